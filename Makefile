@@ -1,0 +1,31 @@
+# Two entry points (README "Quick start"): `make run` (whole DAG on the embedded default) and
+# `make test` (lint + test suite). Both create .venv and install what they need on first use.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.advmim-installed
+# The torch build installed first (override for another platform, e.g. TORCH_SPEC="torch").
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+CORES ?= all
+SNAKEMAKE_ARGS ?=
+
+.PHONY: run test lint dry-run clean-results
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH_SPEC)
+	$(PY) -m pip install -q -e ".[test]"
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/snakemake --cores $(CORES) --rerun-incomplete $(SNAKEMAKE_ARGS)
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check advmim tests benchmarks
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+dry-run: $(STAMP)
+	$(VENV)/bin/snakemake -n $(SNAKEMAKE_ARGS)
+
+clean-results:
+	rm -rf results .snakemake

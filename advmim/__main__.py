@@ -1,0 +1,5 @@
+import sys
+
+from advmim.cli import main
+
+sys.exit(main())

@@ -1,0 +1,52 @@
+"""The ``advmim`` command line: one sub-command per module in :mod:`advmim.commands`.
+
+Each module there defines ``NAME`` (the sub-command), ``HELP`` (one line), ``add_arguments(parser)``
+and ``run(args) -> int``. Modules are discovered, so adding a command is adding one file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from advmim import __version__
+from advmim.errors import AdvmimError
+
+
+def _command_modules():
+    import advmim.commands as pkg
+
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            yield importlib.import_module(f"advmim.commands.{info.name}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="advmim",
+        description="AdvMIM benchmark: data, training, evaluation and tables for semi-supervised "
+        "medical image segmentation.",
+    )
+    parser.add_argument("--version", action="version", version=f"advmim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in _command_modules():
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.__doc__)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except AdvmimError as exc:
+        print(f"advmim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

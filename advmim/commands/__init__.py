@@ -1,0 +1,1 @@
+"""Sub-commands of the ``advmim`` CLI, discovered by :mod:`advmim.cli` (one module each)."""

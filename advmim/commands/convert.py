@@ -1,0 +1,40 @@
+"""Convert a raw dataset (e.g. RAW/database from ``advmim phantom`` or ``advmim download``) to the
+SSL4MIS form: DATA/data/<case>.h5, DATA/data/slices/, the split lists and DATA/dataset.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "convert"
+HELP = "convert raw data to the SSL4MIS form (h5 volumes, slices, split lists)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from advmim.data.registry import dataset_names, get_dataset
+
+    sub = parser.add_subparsers(dest="dataset", metavar="DATASET", required=True)
+    for name in dataset_names():
+        plugin = get_dataset(name)
+        p = sub.add_parser(name, help=plugin.description, description=plugin.description)
+        p.add_argument(
+            "--raw",
+            required=True,
+            type=Path,
+            metavar="DIR",
+            help="raw folder holding training/patientXXX/ (RAW/database)",
+        )
+        p.add_argument(
+            "--out", required=True, type=Path, metavar="DIR", help="output folder (SSL4MIS form)"
+        )
+        plugin.add_convert_arguments(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from advmim.data.registry import get_dataset
+
+    plugin = get_dataset(args.dataset)
+    out = plugin.convert(args.raw, args.out, **plugin.options_from_args(args))
+    print(f"converted {args.dataset} to {out}")
+    return 0

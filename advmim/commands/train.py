@@ -1,0 +1,49 @@
+"""Train one run (one method, labeled subset and seed) on preprocessed data.
+
+Resumes from RUN/ckpt/last.pt when an interrupted run left one there.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from advmim.errors import ConfigError
+
+NAME = "train"
+HELP = "train one method on one labeled subset and seed"
+
+
+def add_arguments(parser):
+    parser.add_argument("--data", required=True, type=Path, help="preprocessed data folder (SSL4MIS form)")
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--settings", help="run settings as a JSON object (see advmim.config.run_settings)")
+    src.add_argument("--settings-file", type=Path, help="run settings as a JSON file")
+    parser.add_argument("--out", required=True, type=Path, help="run folder (model.pt, train_log.csv, ...)")
+    parser.add_argument("--device", default=None, help="override settings: auto | cpu | cuda")
+    parser.add_argument("--threads", type=int, default=None, help="override settings: CPU threads")
+    parser.add_argument("--no-progress", action="store_true", help="no progress output")
+
+
+def parse_settings(args) -> dict:
+    try:
+        text = args.settings if args.settings is not None else args.settings_file.read_text()
+        settings = json.loads(text)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read run settings: {exc}") from exc
+    if args.device:
+        settings["device"] = args.device
+    if args.threads:
+        settings["threads"] = args.threads
+    return settings
+
+
+def run(args) -> int:
+    from advmim.train.device import claim_training_device
+    from advmim.train.loop import train
+
+    settings = parse_settings(args)
+    with claim_training_device(settings.get("device", "auto")) as device:
+        path = train(settings, args.data, args.out, device=device, progress=not args.no_progress)
+    print(f"model written to {path}")
+    return 0

@@ -1,0 +1,130 @@
+"""Workflow configuration: load, validate (schema + meaning) and resolve per-run settings."""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from advmim.errors import ConfigError
+
+SCHEMA_FILE = "config.schema.yaml"
+# Patients in the fixed training split of datasets with shipped splits.
+FIXED_TRAIN_PATIENTS = {"acdc": 70}
+
+
+def load_schema() -> dict:
+    """The JSON schema every configuration must satisfy."""
+    text = resources.files("advmim.schemas").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def load_config(path: str | Path) -> dict:
+    """Read and validate a YAML configuration file."""
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: configuration file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    return validate_config(config, source=str(path))
+
+
+def validate_config(config: Any, source: str = "config") -> dict:
+    """Check schema and meaning; raise one ConfigError listing every problem found."""
+    if not isinstance(config, dict):
+        raise ConfigError(f"{source}: the configuration must be a mapping, got {type(config).__name__}")
+    validator = jsonschema.Draft202012Validator(load_schema())
+    problems = [
+        f"{'/'.join(map(str, err.absolute_path)) or '<top>'}: {err.message}"
+        for err in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    ]
+    if not problems:
+        problems = _semantic_problems(config)
+    if problems:
+        raise ConfigError(f"{source}: invalid configuration:\n  - " + "\n  - ".join(problems))
+    return config
+
+
+def training_patients(config: dict) -> int | None:
+    """Number of training patients the dataset's split provides (None when unknown)."""
+    ds = config["dataset"]
+    if ds["name"] == "phantom":
+        split = ds.get("split", {})
+        return ds.get("phantom", {}).get("patients", 24) - split.get("val", 2) - split.get("test", 6)
+    return FIXED_TRAIN_PATIENTS.get(ds["name"])
+
+
+def _semantic_problems(config: dict) -> list[str]:
+    from advmim.data.registry import dataset_names
+    from advmim.methods import method_names
+
+    problems = []
+    ds = config["dataset"]
+    if ds["name"] not in dataset_names():
+        problems.append(f"dataset/name: unknown dataset {ds['name']!r}; valid: {', '.join(dataset_names())}")
+    if len(ds["class_names"]) != ds["num_classes"] - 1:
+        problems.append(
+            f"dataset/class_names: {len(ds['class_names'])} names for {ds['num_classes'] - 1} "
+            "foreground classes (num_classes counts the background)"
+        )
+    names = method_names()
+    used = list(config["methods"]) + [v["method"] for v in config.get("ablations", {}).values()]
+    for name in used:
+        if name not in names:
+            problems.append(f"methods: unknown method {name!r}; valid: {', '.join(names)}")
+    n_train = training_patients(config)
+    if n_train is not None:
+        if n_train < 1:
+            problems.append(f"dataset/split: no training patients left ({n_train})")
+        for n in config["labeled"]:
+            if n > n_train:
+                problems.append(
+                    f"labeled: {n} labeled patients but the training split has only {n_train}"
+                )
+    for name in config.get("method_params", {}):
+        if name not in names:
+            problems.append(f"method_params: unknown method {name!r}; valid: {', '.join(names)}")
+    return problems
+
+
+def run_settings(config: dict, method: str, labeled: int, seed: int, variant: str | None = None) -> dict:
+    """Everything one training run needs, as one JSON-serialisable dict.
+
+    ``variant`` names an ablation entry whose params/training override the method's.
+    """
+    from advmim.methods import get_method
+
+    cls = get_method(method)
+    training = copy.deepcopy(config["training"])
+    params = dict(cls.default_params)
+    params.update(config.get("method_params", {}).get(method, {}))
+    if variant is not None:
+        entry = config.get("ablations", {}).get(variant)
+        if entry is None:
+            raise ConfigError(f"unknown ablation variant {variant!r}")
+        params.update(entry.get("params", {}))
+        training.update(entry.get("training", {}))
+    unknown = set(params) - set(cls.default_params)
+    if unknown:
+        raise ConfigError(
+            f"method {method!r}: unknown parameter(s) {sorted(unknown)}; "
+            f"valid: {sorted(cls.default_params)}"
+        )
+    return {
+        "dataset": config["dataset"]["name"],
+        "num_classes": config["dataset"]["num_classes"],
+        "class_names": list(config["dataset"]["class_names"]),
+        "method": method,
+        "variant": variant,
+        "labeled": int(labeled),
+        "seed": int(seed),
+        **training,
+        "models": copy.deepcopy(config.get("models", {})),
+        "method_params": params,
+    }

@@ -1,0 +1,350 @@
+"""Resumable, checksummed downloads, safe zip extraction and the ACDC fetcher.
+
+``download`` streams into ``<dest>.part``, resumes it with an HTTP Range request, verifies the
+SHA-256 and only then renames it to ``dest``: a half-written ``dest`` never exists.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import http.client
+import os
+import re
+import shutil
+import socket
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+import zlib
+from pathlib import Path, PurePosixPath
+
+from advmim.errors import AdvmimError, ConfigError, InputError
+
+ACDC_URL = (
+    "https://humanheart-project.creatis.insa-lyon.fr/database/api/v1/folder/"
+    "637218e573e9f0047faa00fc/download"
+)
+ACDC_ZIP_NAME = "acdc.zip"
+CHUNK_SIZE = 1 << 20
+_USER_AGENT = "advmim-downloader/1"
+_PATIENT = re.compile(r"patient\d{3}")
+_RETRY_STATUS = {408, 429, 500, 502, 503, 504}
+
+
+class OfflineError(AdvmimError):
+    """The server could not be reached at all (no network, DNS failure, refused connection)."""
+
+
+class _Retry(Exception):
+    """A transient failure: the next attempt resumes from what the .part already holds."""
+
+
+def sha256_file(path: str | Path, chunk_size: int = CHUNK_SIZE) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk_size):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _normalise_sha(sha256: str | None) -> str | None:
+    if sha256 is None:
+        return None
+    value = sha256.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise ConfigError(f"sha256 must be 64 hexadecimal digits, got {sha256!r}")
+    return value
+
+
+class _Part:
+    """The ``.part`` file with a running hash of its content (so resuming never re-reads it)."""
+
+    def __init__(self, path: Path, chunk_size: int):
+        self.path = path
+        self.hash = hashlib.sha256()
+        self.size = 0
+        if path.exists():
+            with open(path, "rb") as fh:
+                while block := fh.read(chunk_size):
+                    self.hash.update(block)
+                    self.size += len(block)
+
+    def truncate(self) -> None:
+        self.path.write_bytes(b"")
+        self.hash, self.size = hashlib.sha256(), 0
+
+
+def _progress(enabled: bool):
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    console = Console(stderr=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not (enabled and console.is_terminal),
+    )
+
+
+def _content_range(value: str | None) -> tuple[int | None, int | None]:
+    """(start, total) of a ``Content-Range: bytes a-b/total`` (or ``*/total``) header."""
+    m = re.fullmatch(r"\s*bytes\s+(?:(\d+)-\d+|\*)/(\d+|\*)\s*", value or "")
+    if not m:
+        return None, None
+    start = int(m.group(1)) if m.group(1) else None
+    total = int(m.group(2)) if m.group(2) != "*" else None
+    return start, total
+
+
+def _unreachable(reason: object) -> bool:
+    """True if a connection error means the host cannot be reached at all."""
+    if isinstance(reason, socket.gaierror | ConnectionRefusedError | TimeoutError):
+        return True
+    return isinstance(reason, OSError) and reason.errno in {errno.ENETUNREACH, errno.EHOSTUNREACH}
+
+
+def _attempt(url: str, part: _Part, timeout: float, chunk_size: int, bar) -> None:
+    """One request: append the rest of the body to ``part``; raise ``_Retry`` if cut short."""
+    headers = {"User-Agent": _USER_AGENT}
+    if part.size:
+        headers["Range"] = f"bytes={part.size}-"
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        resp = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        with exc:
+            if exc.code == 416 and part.size:
+                _, total = _content_range(exc.headers.get("Content-Range"))
+                if total is None or total == part.size:
+                    return  # the .part already holds the whole file: verify it
+                part.truncate()
+                raise _Retry(f".part larger than the remote file ({total} bytes)") from exc
+            if exc.code in _RETRY_STATUS:
+                raise _Retry(f"HTTP {exc.code} {exc.reason}") from exc
+            raise AdvmimError(f"download of {url} failed: HTTP {exc.code} {exc.reason}") from exc
+    except urllib.error.URLError as exc:
+        if _unreachable(exc.reason):
+            raise OfflineError(str(exc.reason)) from exc
+        raise _Retry(f"no response ({exc.reason})") from exc
+    except (TimeoutError, ConnectionError, http.client.HTTPException) as exc:
+        raise _Retry(f"{type(exc).__name__}: {exc}") from exc
+
+    with resp:
+        expected = resp.headers.get("Content-Length")
+        expected = int(expected) if expected and expected.isdigit() else None
+        if resp.status == 206:
+            start, total = _content_range(resp.headers.get("Content-Range"))
+            if start != part.size:
+                part.truncate()
+                raise _Retry(f"server resumed at byte {start}, not {part.size}")
+        else:  # 200: the server ignored Range (or there was none): start from zero
+            part.truncate()
+            total = expected
+        bar.update(bar.task_ids[0], total=total, completed=part.size)
+        got = 0
+        with open(part.path, "ab") as fh:
+            try:
+                while block := resp.read(chunk_size):
+                    fh.write(block)
+                    part.hash.update(block)
+                    part.size += len(block)
+                    got += len(block)
+                    bar.update(bar.task_ids[0], advance=len(block))
+            except (TimeoutError, OSError, http.client.HTTPException) as exc:
+                raise _Retry(f"connection lost after {part.size} bytes ({exc!r})") from exc
+            finally:
+                fh.flush()
+                os.fsync(fh.fileno())
+        if expected is not None and got < expected:
+            raise _Retry(f"connection dropped after {part.size} bytes")
+
+
+def download(
+    url: str,
+    dest: str | Path,
+    sha256: str | None = None,
+    *,
+    chunk_size: int = CHUNK_SIZE,
+    retries: int = 3,
+    timeout: float = 30,
+    progress: bool = True,
+    backoff: float = 1.0,
+) -> Path:
+    """Download ``url`` to ``dest``, resuming ``<dest>.part`` and verifying ``sha256``.
+
+    An existing ``dest`` with the right hash is kept untouched (no request is made); one with a
+    wrong hash is an error, never silently overwritten. A dropped connection is retried up to
+    ``retries`` times (Range request, backoff doubling from ``backoff`` seconds). When ``sha256``
+    is None the computed hash is printed so it can be pinned in the config.
+    """
+    dest = Path(dest)
+    sha256 = _normalise_sha(sha256)
+    if dest.exists():
+        if sha256 is None:
+            return dest
+        actual = sha256_file(dest, chunk_size)
+        if actual != sha256:
+            raise InputError(
+                dest,
+                f"already exists but its SHA-256 is {actual}, expected {sha256}; "
+                "delete it to download again",
+            )
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = _Part(dest.with_suffix(dest.suffix + ".part"), chunk_size)
+    host = urllib.parse.urlsplit(url).hostname or url
+    with _progress(progress) as bar:
+        bar.add_task(f"{dest.name}", total=None, completed=part.size)
+        for attempt in range(retries + 1):
+            try:
+                _attempt(url, part, timeout, chunk_size, bar)
+                break
+            except OfflineError as exc:
+                if attempt == retries:
+                    raise OfflineError(
+                        f"cannot reach {host}: are you offline? ({exc}). The file can also be "
+                        f"downloaded by hand from {url}"
+                    ) from exc
+            except _Retry as exc:
+                if attempt == retries:
+                    raise AdvmimError(
+                        f"download of {url} failed after {retries + 1} attempts ({exc}); run the "
+                        f"command again to resume from {part.path} ({part.size} bytes kept)"
+                    ) from exc
+            time.sleep(backoff * 2**attempt)
+    actual = part.hash.hexdigest()
+    if sha256 is not None and actual != sha256:
+        part.path.unlink(missing_ok=True)
+        raise InputError(
+            dest,
+            f"downloaded data has SHA-256 {actual}, expected {sha256}; the partial file was "
+            "deleted (check the URL and the pinned checksum, then try again)",
+        )
+    if sha256 is None:
+        print(
+            f"SHA-256 of {dest.name}: {actual}\n"
+            "  not verified: pin it in the config (sha256) to check future downloads",
+            file=sys.stderr,
+        )
+    os.replace(part.path, dest)
+    return dest
+
+
+def _check_member(zip_path: Path, info: zipfile.ZipInfo) -> None:
+    name = info.filename.replace("\\", "/")
+    parts = PurePosixPath(name).parts
+    if name.startswith("/") or re.match(r"[A-Za-z]:", name) or ".." in parts:
+        raise InputError(zip_path, f"unsafe member path {info.filename!r} (outside the archive)")
+    if (info.external_attr >> 16) & 0o170000 == 0o120000:
+        raise InputError(zip_path, f"member {info.filename!r} is a symbolic link; refused")
+
+
+def _find_training(root: Path) -> Path | None:
+    """The shallowest ``training`` folder below ``root`` holding ``patientXXX`` folders."""
+    candidates = sorted(root.rglob("training"), key=lambda p: len(p.parts))
+    for cand in candidates:
+        if cand.is_dir() and any(p.is_dir() and _PATIENT.fullmatch(p.name) for p in cand.iterdir()):
+            return cand
+    return None
+
+
+def extract_zip(zip_path: str | Path, out_dir: str | Path) -> Path:
+    """Safely extract an ACDC zip into ``out_dir/database`` and return that folder.
+
+    The zip is validated (corrupt, truncated or path-traversing archives are refused), unpacked
+    into a hidden temporary sibling and renamed into place, so a failure leaves no partial tree.
+    The ``training`` folder (``database/training`` in the official layout) may be nested at any
+    depth; a ``testing`` folder beside it is kept too.
+    """
+    zip_path, out_dir = Path(zip_path), Path(out_dir)
+    if not zip_path.is_file():
+        raise InputError(zip_path, "file not found")
+    target = out_dir / "database"
+    if target.exists():
+        raise InputError(target, "already exists; delete it to extract the archive again")
+    if not zipfile.is_zipfile(zip_path):
+        raise InputError(zip_path, "not a valid zip archive (corrupt or truncated download?)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".extract-", dir=out_dir))
+    try:
+        try:
+            with zipfile.ZipFile(zip_path) as zf:
+                for info in zf.infolist():
+                    _check_member(zip_path, info)
+                zf.extractall(stage / "raw")
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise InputError(zip_path, f"corrupt zip archive ({exc})") from exc
+        training = _find_training(stage / "raw")
+        if training is None:
+            raise InputError(
+                zip_path,
+                "no training/patientXXX folders found; expected the official ACDC layout "
+                "database/training/patient001/{Info.cfg, patient001_frame01.nii.gz, ...}",
+            )
+        database = stage / "database"
+        database.mkdir()
+        os.replace(training, database / "training")
+        if (training.parent / "testing").is_dir():
+            os.replace(training.parent / "testing", database / "testing")
+        os.replace(database, target)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return target
+
+
+def _has_patients(training: Path) -> bool:
+    return training.is_dir() and any(_PATIENT.fullmatch(p.name) for p in training.iterdir())
+
+
+def fetch_acdc(
+    out_dir: str | Path,
+    url: str = ACDC_URL,
+    sha256: str | None = None,
+    zip_path: str | Path | None = None,
+    *,
+    progress: bool = True,
+    retries: int = 3,
+    timeout: float = 30,
+) -> Path:
+    """Download (or take ``zip_path``) and extract ACDC; return ``out_dir/database``.
+
+    Leaves ``out_dir/database/training/patientXXX/...``; does nothing if that already exists.
+    A download is kept as ``out_dir/acdc.zip`` so a re-run resumes or reuses it.
+    """
+    out_dir = Path(out_dir)
+    database = out_dir / "database"
+    if _has_patients(database / "training"):
+        return database
+    if zip_path is not None:
+        zip_path = Path(zip_path)
+        if not zip_path.is_file():
+            raise InputError(zip_path, "file not found (--zip expects the downloaded ACDC zip)")
+        expected = _normalise_sha(sha256)
+        if expected is not None and (actual := sha256_file(zip_path)) != expected:
+            raise InputError(zip_path, f"SHA-256 is {actual}, expected {expected}")
+    else:
+        zip_path = out_dir / ACDC_ZIP_NAME
+        try:
+            download(url, zip_path, sha256, progress=progress, retries=retries, timeout=timeout)
+        except OfflineError as exc:
+            raise OfflineError(
+                f"{exc} and passed with `advmim download acdc --zip FILE --out {out_dir}`"
+            ) from exc
+    return extract_zip(zip_path, out_dir)

@@ -1,0 +1,131 @@
+"""Convert the ACDC raw layout (real or phantom) to the SSL4MIS form described in docs/architecture.md.
+
+Every file is written atomically; ``dataset.json`` is removed first and written last, so an
+output folder counts as complete only when it exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from advmim.data.acdc import list_patients, parse_info, read_frame
+from advmim.data.splits import Split, write_list
+from advmim.errors import InputError
+from advmim.io import atomic_path, write_json
+
+PHASES = (("ED", "frame01"), ("ES", "frame02"))
+
+
+def training_dir(raw: str | Path) -> Path:
+    """``raw/training`` when it exists (raw = ``RAW/database``), else ``raw`` itself."""
+    raw = Path(raw)
+    if (raw / "training").is_dir():
+        return raw / "training"
+    if raw.is_dir() and list_patients(raw):
+        return raw
+    raise InputError(raw, "no training/patientXXX folders found (expected RAW/database)")
+
+
+def normalize(image: np.ndarray) -> np.ndarray:
+    """Per-volume min-max normalisation to [0, 1] as float32."""
+    image = image.astype(np.float64)
+    low, high = image.min(), image.max()
+    return ((image - low) / (high - low)).astype(np.float32)
+
+
+def write_h5(path: str | Path, image: np.ndarray, label: np.ndarray, **attrs) -> None:
+    """Atomically write an h5 with gzip datasets ``image`` and ``label`` plus attributes."""
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("image", data=image, compression="gzip", track_times=False)
+        f.create_dataset("label", data=label, compression="gzip", track_times=False)
+        for key, value in attrs.items():
+            f.attrs[key] = value
+
+
+def convert_patient(patient_dir: Path, data_dir: Path, num_classes: int) -> dict:
+    """Write the ED/ES volumes and slices of one patient; returns its dataset.json entry."""
+    info = parse_info(patient_dir / "Info.cfg")
+    entry = {"group": info.group, "ed_frame": info.ed, "es_frame": info.es, "cases": {}}
+    for phase, frame_name in PHASES:
+        frame = info.ed if phase == "ED" else info.es
+        volume = read_frame(patient_dir, frame, num_classes)
+        case = f"{patient_dir.name}_{frame_name}"
+        image = normalize(volume.image)
+        write_h5(
+            data_dir / f"{case}.h5",
+            image,
+            volume.label,
+            spacing=np.asarray(volume.spacing, dtype=np.float64),
+            patient=patient_dir.name,
+            frame=frame,
+            phase=phase,
+        )
+        for k in range(image.shape[0]):
+            write_h5(data_dir / "slices" / f"{case}_slice_{k}.h5", image[k], volume.label[k])
+        entry["cases"][case] = {
+            "phase": phase,
+            "source_frame": frame,
+            "slices": int(image.shape[0]),
+            "shape": list(image.shape),
+            "spacing": list(volume.spacing),
+        }
+    return entry
+
+
+def _case_names(patients: Sequence[str]) -> list[str]:
+    return [f"{p}_{frame}" for p in patients for _, frame in PHASES]
+
+
+def _slice_names(patients: Sequence[str], entries: dict) -> list[str]:
+    return [
+        f"{case}_slice_{k}"
+        for p in patients
+        for case, meta in entries[p]["cases"].items()
+        for k in range(meta["slices"])
+    ]
+
+
+def convert_acdc_layout(
+    raw: str | Path,
+    out: str | Path,
+    split: Split,
+    *,
+    name: str,
+    num_classes: int,
+    class_names: Sequence[str],
+    extra: dict | None = None,
+) -> Path:
+    """Convert ``raw`` (ACDC layout) to the SSL4MIS form in ``out`` using ``split``; returns ``out``."""
+    train_dir, out = training_dir(raw), Path(out)
+    present = set(list_patients(train_dir))
+    missing = [p for p in split.patients if p not in present]
+    if missing:
+        shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+        raise InputError(train_dir, f"{len(missing)} patient(s) of the split are missing: {shown}")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "dataset.json").unlink(missing_ok=True)
+    entries = {}
+    for patient in split.patients:
+        entries[patient] = convert_patient(train_dir / patient, out / "data", num_classes)
+        entries[patient]["split"] = split.split_of(patient)
+    for split_name in ("train", "val", "test"):
+        write_list(out / f"{split_name}.list", _case_names(getattr(split, split_name)))
+    write_list(out / "train_slices.list", _slice_names(split.train, entries))
+    for n, patients in split.labeled.items():
+        write_list(out / "labeled" / f"{n}.list", _slice_names(patients, entries))
+    write_json(
+        out / "dataset.json",
+        {
+            "name": name,
+            "num_classes": num_classes,
+            "class_names": list(class_names),
+            "labeled": {str(n): list(p) for n, p in split.labeled.items()},
+            **(extra or {}),
+            "patients": entries,
+        },
+    )
+    return out

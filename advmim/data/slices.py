@@ -1,0 +1,173 @@
+"""Training data: 2D slice datasets held in memory, SSL4MIS augmentation and infinite batch streams.
+
+Augmentation follows SSL4MIS's ``RandomGenerator``: with p=0.5 a random rot90 + flip, otherwise
+with p=0.5 a random rotation by an integer angle in [-20, 20) degrees (so p=0.25 overall), then a
+zoom to ``img_size``; labels always use nearest-neighbour (order 0). All randomness comes from a
+per-item seed; the training loop draws batches with :class:`advmim.train.sampling.EpochSampler`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+from scipy import ndimage
+from torch.utils.data import Dataset
+
+from advmim.data.splits import read_list, slice_patient
+from advmim.errors import InputError
+
+
+def _read_h5(path: Path, with_label: bool = True) -> tuple[np.ndarray, np.ndarray | None, dict]:
+    if not path.is_file():
+        raise InputError(path, "h5 file not found")
+    try:
+        with h5py.File(path, "r") as f:
+            image = np.asarray(f["image"], dtype=np.float32)
+            label = np.asarray(f["label"], dtype=np.uint8) if with_label else None
+            attrs = dict(f.attrs)
+    except KeyError as exc:
+        raise InputError(path, f"missing dataset {exc}") from exc
+    except OSError as exc:
+        raise InputError(path, f"cannot read h5 (corrupt?): {exc}") from exc
+    return image, label, attrs
+
+
+def list_cases(data_dir: str | Path, split: str) -> list[str]:
+    """Case names of ``split`` (``train``, ``val`` or ``test``) from ``DATA/<split>.list``."""
+    return read_list(Path(data_dir) / f"{split}.list")
+
+
+def load_volume(
+    data_dir: str | Path, case: str
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float] | None]:
+    """(image zyx float32, label zyx uint8, spacing zyx mm) of ``DATA/data/<case>.h5``.
+
+    Spacing is None for data imported in the original SSL4MIS form, which does not store it.
+    """
+    path = Path(data_dir) / "data" / f"{case}.h5"
+    image, label, attrs = _read_h5(path)
+    if image.shape != label.shape or image.ndim != 3:
+        raise InputError(
+            path, f"image {image.shape} and label {label.shape} must be equal 3D shapes"
+        )
+    spacing = attrs.get("spacing")
+    return image, label, None if spacing is None else tuple(float(s) for s in spacing)
+
+
+def labeled_slice_names(
+    data_dir: str | Path, n_patients: int, draw_seed: int | None = None
+) -> list[str]:
+    """Slices of the labeled patients: ``labeled/<N>.list``, or a seeded random draw of N
+    training patients when ``draw_seed`` is given (robustness extension)."""
+    data_dir = Path(data_dir)
+    if draw_seed is None:
+        return read_list(data_dir / "labeled" / f"{n_patients}.list")
+    from advmim.data.splits import random_labeled_patients
+
+    train_slices = read_list(data_dir / "train_slices.list")
+    patients = list(dict.fromkeys(slice_patient(s) for s in train_slices))
+    chosen = set(random_labeled_patients(patients, n_patients, draw_seed))
+    return [s for s in train_slices if slice_patient(s) in chosen]
+
+
+def unlabeled_slice_names(data_dir: str | Path, labeled: Sequence[str]) -> list[str]:
+    """Training slices not in ``labeled``, in train_slices.list order."""
+    taken = set(labeled)
+    return [s for s in read_list(Path(data_dir) / "train_slices.list") if s not in taken]
+
+
+def augment_slice(
+    image: np.ndarray,
+    label: np.ndarray | None,
+    rng: np.random.Generator,
+    img_size: int,
+    augment: bool = True,
+    image_order: int = 0,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """SSL4MIS augmentation (see module doc) then zoom to ``img_size`` x ``img_size``."""
+    if augment:
+        if rng.random() > 0.5:
+            k, axis = int(rng.integers(0, 4)), int(rng.integers(0, 2))
+            image = np.flip(np.rot90(image, k), axis=axis)
+            label = None if label is None else np.flip(np.rot90(label, k), axis=axis)
+        elif rng.random() > 0.5:
+            angle = float(rng.integers(-20, 20))
+            image = ndimage.rotate(image, angle, order=image_order, reshape=False)
+            if label is not None:
+                label = ndimage.rotate(label, angle, order=0, reshape=False)
+    factors = (img_size / image.shape[0], img_size / image.shape[1])
+    image = ndimage.zoom(image, factors, order=image_order)
+    if label is not None:
+        label = ndimage.zoom(label, factors, order=0)
+    return np.ascontiguousarray(image, np.float32), (
+        None if label is None else np.ascontiguousarray(label)
+    )
+
+
+class SliceDataset(Dataset):
+    """2D slices ``DATA/data/slices/<name>.h5`` loaded into memory at construction.
+
+    ``dataset[i]`` uses a fixed per-item seed; ``dataset[(i, item_seed)]`` (what
+    :func:`batch_stream` asks for) draws a fresh augmentation from ``item_seed``.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        names: Sequence[str],
+        img_size: int,
+        augment: bool = True,
+        seed: int = 0,
+        with_label: bool = True,
+        image_order: int = 0,
+    ):
+        if not names:
+            raise InputError(data_dir, "no slices to load (empty list)")
+        self.names = list(names)
+        self.img_size, self.augment, self.seed = img_size, augment, seed
+        self.with_label, self.image_order = with_label, image_order
+        folder = Path(data_dir) / "data" / "slices"
+        self.images, self.labels = [], []
+        for name in self.names:
+            image, label, _ = _read_h5(folder / f"{name}.h5", with_label)
+            self.images.append(image)
+            self.labels.append(label)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
+        index, item_seed = key if isinstance(key, tuple) else (int(key), None)
+        rng = np.random.default_rng([self.seed, index] if item_seed is None else [item_seed])
+        image, label = augment_slice(
+            self.images[index],
+            self.labels[index],
+            rng,
+            self.img_size,
+            self.augment,
+            self.image_order,
+        )
+        item = {"image": torch.from_numpy(image)[None], "index": index}
+        if label is not None:
+            item["label"] = torch.from_numpy(label.astype(np.int64))
+        return item
+
+
+class LabeledSlices(SliceDataset):
+    """Labeled slices: items hold ``image`` (1, H, W) float32 and ``label`` (H, W) int64."""
+
+    def __init__(self, data_dir, names, img_size, augment=True, seed=0, image_order=0):
+        super().__init__(data_dir, names, img_size, augment, seed, True, image_order)
+
+
+class UnlabeledSlices(SliceDataset):
+    """Unlabeled slices: ``image`` only, or also ``label`` with ``keep_label`` (diagnostics only)."""
+
+    def __init__(
+        self, data_dir, names, img_size, augment=True, seed=0, keep_label=False, image_order=0
+    ):
+        super().__init__(data_dir, names, img_size, augment, seed, keep_label, image_order)

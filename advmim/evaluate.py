@@ -1,0 +1,46 @@
+"""Evaluate a finished run on a split: per-volume, per-class Dice and HD95 (one JSON per run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from advmim.data.splits import read_list
+from advmim.inference import load_networks, predict_volume
+from advmim.io import write_json
+from advmim.metrics import aggregate, evaluate_volume
+
+
+def evaluate_run(model_path: str | Path, data_dir: str | Path, mode: str = "paper", split: str = "test",
+                 device: torch.device | None = None) -> dict:
+    """Metrics of every reported network of the run in ``model_path``."""
+    from advmim.data.slices import load_volume
+
+    device = device or torch.device("cpu")
+    data_dir = Path(data_dir)
+    settings, nets = load_networks(model_path, device)
+    classes = settings["class_names"]
+    cases = read_list(data_dir / f"{split}.list")
+    volumes = [(case, *load_volume(data_dir, case)) for case in cases]
+    networks = {}
+    for key, net in nets.items():
+        per_volume = []
+        for case, image, label, spacing in volumes:
+            pred = predict_volume(net, image, settings["img_size"], device)
+            result = evaluate_volume(pred, label, classes, mode=mode, spacing=spacing)
+            per_volume.append({"case": case, **result})
+        networks[key] = {"per_volume": per_volume, "mean": aggregate(per_volume, classes, mode)}
+    return {
+        "dataset": settings["dataset"], "method": settings["method"], "variant": settings.get("variant"),
+        "labeled": settings["labeled"], "seed": settings["seed"], "mode": mode, "split": split,
+        "classes": classes, "iterations": settings["iterations"], "img_size": settings["img_size"],
+        "pretrained": settings.get("models", {}).get("swin_unet", {}).get("pretrained"),
+        "networks": networks,
+    }
+
+
+def evaluate_to_file(model_path, data_dir, out, mode="paper", split="test", device=None) -> dict:
+    result = evaluate_run(model_path, data_dir, mode=mode, split=split, device=device)
+    write_json(out, result)
+    return result

@@ -1,0 +1,56 @@
+"""Slice-wise inference on 3D volumes with a trained run (only the unmasked branch runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.ndimage import zoom
+
+from advmim.errors import InputError
+from advmim.models import build_model
+from advmim.train.checkpoint import load_checkpoint
+
+ARCH_OF_KEY = {"S": "swin_unet", "C": "unet"}
+
+
+def load_networks(model_path: str | Path, device: torch.device) -> tuple[dict, dict[str, torch.nn.Module]]:
+    """Rebuild the reported networks of a finished run in eval mode: (settings, {key: net})."""
+    state = load_checkpoint(model_path, map_location=device)
+    if "nets" not in state or "settings" not in state:
+        raise InputError(model_path, "not a finished advmim model (missing 'nets'/'settings')")
+    settings = state["settings"]
+    nets = {}
+    for key, weights in state["nets"].items():
+        arch = ARCH_OF_KEY[key]
+        params = dict(settings.get("models", {}).get(arch, {}))
+        if "pretrained" in params:
+            params["pretrained"] = None  # weights come from the checkpoint
+        net = build_model(arch, settings["num_classes"], settings["img_size"], **params)
+        net.load_state_dict(weights)
+        nets[key] = net.to(device).eval()
+    return settings, nets
+
+
+def resize_plane(plane: np.ndarray, shape: tuple[int, int], order: int) -> np.ndarray:
+    """Resize a 2D array to ``shape`` (SSL4MIS uses order 0 for images and labels)."""
+    factors = (shape[0] / plane.shape[0], shape[1] / plane.shape[1])
+    return zoom(plane, factors, order=order)
+
+
+@torch.no_grad()
+def predict_volume(net: torch.nn.Module, image: np.ndarray, img_size: int, device: torch.device,
+                   batch_size: int = 16) -> np.ndarray:
+    """Segment a (z, y, x) volume slice by slice at network size; labels back at input size."""
+    if image.ndim != 3:
+        raise ValueError(f"expected a (z, y, x) volume, got shape {image.shape}")
+    z, h, w = image.shape
+    planes = np.stack([resize_plane(image[k], (img_size, img_size), order=0) for k in range(z)])
+    out = np.empty((z, h, w), dtype=np.uint8)
+    for start in range(0, z, batch_size):
+        x = torch.from_numpy(planes[start:start + batch_size, None].astype(np.float32)).to(device)
+        labels = net(x).argmax(dim=1).to(torch.uint8).cpu().numpy()
+        for k, lab in enumerate(labels, start=start):
+            out[k] = resize_plane(lab, (h, w), order=0)
+    return out

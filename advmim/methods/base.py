@@ -1,0 +1,114 @@
+"""The Method base class: networks, optimisers and one training step; the loop lives in train/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from advmim.models import build_discriminator, build_model
+
+
+@dataclass
+class Batch:
+    """One iteration's data: labeled images/labels and (optionally) unlabeled images."""
+
+    xl: torch.Tensor
+    yl: torch.Tensor
+    xu: torch.Tensor | None = None
+
+
+class Method:
+    """Base class of every method.
+
+    Subclasses set the class attributes, build their networks in :meth:`build_networks` and
+    implement :meth:`train_step`, calling :meth:`update` for each optimisation step.
+    """
+
+    name: ClassVar[str] = ""
+    display_name: ClassVar[str] = ""
+    group: ClassVar[str] = "semi"  # lower | semi | ours | upper (table grouping)
+    default_params: ClassVar[dict] = {}
+    # Networks evaluated and reported: key in self.nets -> table suffix ("" = no suffix).
+    reported: ClassVar[dict[str, str]] = {"C": ""}
+    uses_unlabeled: ClassVar[bool] = True
+    all_labels: ClassVar[bool] = False  # train on every training slice's label (upper bound)
+
+    def __init__(self, settings: dict, device: torch.device):
+        self.settings = settings
+        self.params = settings["method_params"]
+        self.device = device
+        self.num_classes = settings["num_classes"]
+        self.nets: dict[str, nn.Module] = {
+            k: v.to(device) for k, v in self.build_networks().items()
+        }
+        self.frozen: set[str] = set(self.frozen_networks())
+        self.optimizers = {
+            name: torch.optim.SGD(
+                net.parameters(),
+                lr=settings["lr"],
+                momentum=settings.get("momentum", 0.9),
+                weight_decay=settings.get("weight_decay", 1e-4),
+            )
+            for name, net in self.nets.items()
+            if name not in self.frozen
+        }
+
+    # --- to implement -------------------------------------------------------------------------
+    def build_networks(self) -> dict[str, nn.Module]:
+        raise NotImplementedError
+
+    def train_step(self, batch: Batch, iteration: int) -> dict[str, float]:
+        """One iteration: compute losses, call :meth:`update`; return loss values to log."""
+        raise NotImplementedError
+
+    def frozen_networks(self) -> list[str]:
+        """Networks without an optimiser (e.g. EMA teachers)."""
+        return []
+
+    # --- shared helpers -----------------------------------------------------------------------
+    def model(self, arch: str, **overrides) -> nn.Module:
+        """Build a segmentation network of architecture ``arch`` from the run's model settings."""
+        params = dict(self.settings.get("models", {}).get(arch, {}))
+        params.update(overrides)
+        return build_model(arch, self.num_classes, self.settings["img_size"], **params)
+
+    def discriminator(self) -> nn.Module:
+        return build_discriminator(self.num_classes)
+
+    def update(self, loss: torch.Tensor, names: list[str]) -> None:
+        """Zero grads, backpropagate ``loss``, clip and step the optimisers of ``names``."""
+        for name in names:
+            self.optimizers[name].zero_grad(set_to_none=True)
+        loss.backward()
+        clip = self.settings.get("grad_clip")
+        for name in names:
+            if clip:
+                nn.utils.clip_grad_norm_(self.nets[name].parameters(), clip)
+            self.optimizers[name].step()
+
+    def set_lr(self, lr: float) -> None:
+        for opt in self.optimizers.values():
+            for group in opt.param_groups:
+                group["lr"] = lr
+
+    def train_mode(self) -> None:
+        for name, net in self.nets.items():
+            net.train(name not in self.frozen)
+
+    def eval_networks(self) -> dict[str, nn.Module]:
+        return {key: self.nets[key] for key in self.reported}
+
+    def state_dict(self) -> dict:
+        return {
+            "nets": {k: v.state_dict() for k, v in self.nets.items()},
+            "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        for k, v in state["nets"].items():
+            self.nets[k].load_state_dict(v)
+        for k, v in state["optimizers"].items():
+            self.optimizers[k].load_state_dict(v)

@@ -1,0 +1,59 @@
+"""Supervised bounds: a single network on labeled slices only (lower) or on all labels (upper)."""
+
+from __future__ import annotations
+
+from advmim.methods import register
+from advmim.methods.base import Batch, Method
+from advmim.train.losses import ce_loss, dice_loss
+
+ARCH_KEY = {"unet": "C", "swin_unet": "S"}
+
+
+class _Supervised(Method):
+    arch: str = "unet"
+    uses_unlabeled = False
+    group = "lower"
+
+    @property
+    def key(self) -> str:
+        return ARCH_KEY[self.arch]
+
+    def build_networks(self):
+        return {self.key: self.model(self.arch)}
+
+    def train_step(self, batch: Batch, iteration: int) -> dict[str, float]:
+        logits = self.nets[self.key](batch.xl)
+        ce, dice = ce_loss(logits, batch.yl), dice_loss(logits, batch.yl)
+        loss = 0.5 * (ce + dice)
+        self.update(loss, [self.key])
+        return {"loss": loss.item(), "ce": ce.item(), "dice": dice.item()}
+
+
+@register("supervised_unet")
+class SupervisedUNet(_Supervised):
+    display_name = "U-Net (labeled only)"
+    reported = {"C": ""}
+
+
+@register("supervised_swin")
+class SupervisedSwin(_Supervised):
+    display_name = "Swin-UNet (labeled only)"
+    arch = "swin_unet"
+    reported = {"S": ""}
+
+
+@register("full_unet")
+class FullUNet(_Supervised):
+    display_name = "U-Net (all labels)"
+    group = "upper"
+    all_labels = True
+    reported = {"C": ""}
+
+
+@register("full_swin")
+class FullSwin(_Supervised):
+    display_name = "Swin-UNet (all labels)"
+    group = "upper"
+    all_labels = True
+    arch = "swin_unet"
+    reported = {"S": ""}

@@ -1,0 +1,22 @@
+"""Dice overlap, equal to ``medpy.metric.binary.dc`` (0.0 when both masks are empty)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def dice_from_counts(intersection: int, n_pred: int, n_gt: int) -> float:
+    """Dice from voxel counts: ``2|P & G| / (|P| + |G|)``, 0.0 when both are empty."""
+    total = n_pred + n_gt
+    return 2.0 * intersection / float(total) if total else 0.0
+
+
+def dice(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Dice coefficient of two binary masks (nonzero = object)."""
+    p = np.asarray(pred).astype(bool, copy=False)
+    g = np.asarray(gt).astype(bool, copy=False)
+    if p.shape != g.shape:
+        raise ValueError(f"shapes differ: pred {p.shape}, gt {g.shape}")
+    return dice_from_counts(
+        int(np.count_nonzero(p & g)), int(np.count_nonzero(p)), int(np.count_nonzero(g))
+    )

@@ -1,0 +1,42 @@
+"""Gather per-run metrics JSONs into one long table (pandas)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from advmim.io import read_json
+from advmim.methods import get_method
+
+
+def row_label(method: str, network: str, variant: str | None = None, variant_label: str | None = None) -> str:
+    """Display name of one table row: method (and network where a method reports several)."""
+    if variant_label:
+        base = variant_label
+    elif variant:
+        base = variant
+    else:
+        base = get_method(method).display_name
+    suffix = get_method(method).reported.get(network, network)
+    return f"{base} ({suffix})" if suffix else base
+
+
+def collect(metric_files: Iterable[str | Path]) -> pd.DataFrame:
+    """One row per (run, network, class) with the run's mean Dice/HD95; class 'mean' included."""
+    rows = []
+    for path in metric_files:
+        result = read_json(path)
+        for network, net in result["networks"].items():
+            for cls in [*result["classes"], "mean"]:
+                rows.append({
+                    "dataset": result["dataset"], "method": result["method"],
+                    "variant": result.get("variant"), "network": network,
+                    "labeled": int(result["labeled"]), "seed": int(result["seed"]),
+                    "mode": result["mode"], "iterations": result["iterations"],
+                    "pretrained": result.get("pretrained"),
+                    "class": cls, "dice": net["mean"]["dice"][cls], "hd95": net["mean"]["hd95"][cls],
+                    "file": str(path),
+                })
+    return pd.DataFrame(rows)

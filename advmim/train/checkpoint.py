@@ -1,0 +1,30 @@
+"""Checkpoints: atomic torch.save, clear errors on corrupt files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from advmim.errors import InputError
+from advmim.io import atomic_path
+
+
+def save_checkpoint(path: str | Path, state: dict) -> None:
+    """Write ``state`` so that ``path`` is always either the old or the complete new checkpoint."""
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """Load a checkpoint written by :func:`save_checkpoint`, naming the file on failure."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "checkpoint not found")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as exc:  # torch raises many types for truncated/corrupt files
+        raise InputError(path, f"cannot read checkpoint ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(state, dict):
+        raise InputError(path, "not an advmim checkpoint (expected a dict)")
+    return state

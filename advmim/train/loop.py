@@ -1,0 +1,184 @@
+"""The one training loop shared by every method: seeds, LR schedule, streams, checkpoints, logs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from advmim.data.splits import read_list
+from advmim.errors import AdvmimError
+from advmim.io import write_json, write_text
+from advmim.methods import Batch, get_method
+from advmim.train.checkpoint import load_checkpoint, save_checkpoint
+from advmim.train.sampling import EpochSampler
+from advmim.train.schedule import poly_lr
+from advmim.train.seeding import derive_seed, seed_everything
+
+# Settings that may differ between an interrupted run and its resumption.
+RESUME_FREE_KEYS = {"device", "threads", "checkpoint_every"}
+MODEL_FILE = "model.pt"
+LAST_CHECKPOINT = Path("ckpt") / "last.pt"
+
+
+def training_sets(settings: dict, data_dir: Path):
+    """The labeled and unlabeled slice datasets of a run (unlabeled is None when unused)."""
+    from advmim.data.slices import SliceDataset, labeled_slice_names, unlabeled_slice_names
+
+    cls = get_method(settings["method"])
+    data_dir = Path(data_dir)
+    size = settings["img_size"]
+    if cls.all_labels:
+        names = read_list(data_dir / "train_slices.list")
+    else:
+        names = labeled_slice_names(data_dir, settings["labeled"], settings.get("labeled_draw_seed"))
+    labeled = SliceDataset(data_dir, names, size, with_label=True)
+    unlabeled = None
+    if cls.uses_unlabeled:
+        unlabeled = SliceDataset(data_dir, unlabeled_slice_names(data_dir, names), size, with_label=False)
+    return labeled, unlabeled
+
+
+def make_batch(dataset, sampler: EpochSampler, iteration: int, device):
+    """Augmented batch of iteration ``iteration``: (images (B,1,H,W), labels (B,H,W) or None)."""
+    from advmim.data.slices import augment_slice
+
+    images, labels = [], []
+    for idx, rng in zip(sampler.indices(iteration), sampler.sample_rngs(iteration), strict=True):
+        image, label = augment_slice(dataset.images[idx], dataset.labels[idx], rng, dataset.img_size)
+        images.append(image)
+        labels.append(label)
+    x = torch.from_numpy(np.stack(images)[:, None]).to(device)
+    y = None if labels[0] is None else torch.from_numpy(np.stack(labels).astype(np.int64)).to(device)
+    return x, y
+
+
+def _comparable(settings: dict) -> dict:
+    return {k: v for k, v in settings.items() if k not in RESUME_FREE_KEYS}
+
+
+class Logger:
+    """Progress on the terminal (rich bar) or plain lines in a log file."""
+
+    def __init__(self, total: int, start: int, title: str, enabled: bool = True):
+        self.total, self.title, self.enabled = total, title, enabled
+        self.tty = enabled and sys.stderr.isatty()
+        self.t0 = time.perf_counter()
+        self.start = start
+        self._progress = None
+        if self.tty:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TimeRemainingColumn(), TextColumn("{task.fields[info]}"), transient=False,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(title, total=total, completed=start, info="")
+
+    def update(self, iteration: int, losses: dict[str, float], lr: float) -> None:
+        info = f"loss {losses.get('loss', float('nan')):.4f} lr {lr:.2e}"
+        if self._progress is not None:
+            self._progress.update(self._task, completed=iteration + 1, info=info)
+        elif self.enabled and ((iteration + 1) % max(1, self.total // 20) == 0 or iteration + 1 == self.total):
+            rate = (iteration + 1 - self.start) / max(time.perf_counter() - self.t0, 1e-9)
+            print(f"[{self.title}] it {iteration + 1}/{self.total} {info} ({rate:.1f} it/s)", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def write_log_csv(path: Path, rows: list[dict]) -> None:
+    keys: list[str] = []
+    for row in rows:
+        keys.extend(k for k in row if k not in keys)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=keys)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buf.getvalue())
+
+
+def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: torch.device | None = None,
+          progress: bool = True, stop_after: int | None = None) -> Path:
+    """Train one run; resume from ``run_dir/ckpt/last.pt`` when present. Returns the model path.
+
+    ``stop_after`` ends the loop after that many iterations (tests of interruption/resume).
+    """
+    run_dir = Path(run_dir)
+    model_path = run_dir / MODEL_FILE
+    if model_path.exists():
+        raise AdvmimError(f"{model_path}: a finished model is already there; refusing to overwrite it")
+    device = device or torch.device("cpu")
+    torch.set_num_threads(int(settings.get("threads", 1)))
+    seed = int(settings["seed"])
+    seed_everything(seed)
+    method = get_method(settings["method"])(settings, device)
+    labeled, unlabeled = training_sets(settings, data_dir)
+    lab_sampler = EpochSampler(len(labeled), settings["batch_labeled"], seed, "labeled")
+    unl_sampler = (
+        EpochSampler(len(unlabeled), settings["batch_unlabeled"], seed, "unlabeled") if unlabeled else None
+    )
+
+    ckpt_path = run_dir / LAST_CHECKPOINT
+    start, rows = 0, []
+    if ckpt_path.exists():
+        state = load_checkpoint(ckpt_path, map_location=device)
+        if _comparable(state["settings"]) != _comparable(settings):
+            raise AdvmimError(
+                f"{ckpt_path}: checkpoint was written with other settings; "
+                "delete the run folder to start again"
+            )
+        method.load_state_dict(state["method"])
+        start, rows = state["iteration"], state["log"]
+    write_json(run_dir / "config.json", settings)
+
+    total = settings["iterations"]
+    every = settings.get("checkpoint_every", 1000)
+    title = f"{settings['method']} L={settings['labeled']} seed={seed}"
+    logger = Logger(total, start, title, enabled=progress)
+    method.train_mode()
+    t_start = time.perf_counter()
+    try:
+        for it in range(start, total):
+            if stop_after is not None and it >= start + stop_after:
+                return ckpt_path
+            lr = poly_lr(settings["lr"], it, total)
+            method.set_lr(lr)
+            torch.manual_seed(derive_seed(seed, it, "torch"))
+            xl, yl = make_batch(labeled, lab_sampler, it, device)
+            xu = make_batch(unlabeled, unl_sampler, it, device)[0] if unl_sampler else None
+            losses = method.train_step(Batch(xl, yl, xu), it)
+            _check_finite(losses, it, run_dir)
+            rows.append({"iteration": it + 1, "lr": lr, **losses})
+            logger.update(it, losses, lr)
+            if (it + 1) % every == 0 and it + 1 < total:
+                save_checkpoint(ckpt_path, {"iteration": it + 1, "settings": settings,
+                                            "method": method.state_dict(), "log": rows})
+                write_log_csv(run_dir / "train_log.csv", rows)
+    finally:
+        logger.close()
+    write_log_csv(run_dir / "train_log.csv", rows)
+    nets = {k: v.state_dict() for k, v in method.eval_networks().items()}
+    save_checkpoint(model_path, {"settings": settings, "nets": nets, "iterations": total,
+                                "train_seconds": time.perf_counter() - t_start})
+    ckpt_path.unlink(missing_ok=True)
+    return model_path
+
+
+def _check_finite(losses: dict[str, float], it: int, run_dir: Path) -> None:
+    bad = [k for k, v in losses.items() if not np.isfinite(v)]
+    if bad:
+        raise AdvmimError(f"{run_dir}: non-finite loss {bad} at iteration {it + 1}")

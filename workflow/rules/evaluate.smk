@@ -1,0 +1,20 @@
+# Evaluation of a trained run on the test volumes (3D Dice / HD95 per class).
+
+
+rule evaluate:
+    input:
+        model=rules.train.output.model,
+        data=data_input,
+    output:
+        f"{R}/metrics/{{dataset}}/{{run}}/L{{labeled}}/seed{{seed}}.json",
+    params:
+        mode=config["evaluation"]["mode"],
+        split=config["evaluation"].get("split", "test"),
+    threads: 1
+    log:
+        f"{R}/logs/evaluate/{{dataset}}/{{run}}_L{{labeled}}_seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/evaluate/{{dataset}}/{{run}}_L{{labeled}}_seed{{seed}}.tsv"
+    shell:
+        "{ADVMIM} evaluate --model {input.model} --data {input.data} --out {output} "
+        "--mode {params.mode} --split {params.split} --threads {threads} > {log} 2>&1"

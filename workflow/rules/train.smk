@@ -1,0 +1,21 @@
+# Training: one job per (run, labeled subset, seed); run = method or abl-<variant>.
+
+
+rule train:
+    input:
+        data=data_input,
+    output:
+        model=f"{R}/runs/{{dataset}}/{{run}}/L{{labeled}}/seed{{seed}}/model.pt",
+    params:
+        settings=settings_json,
+        run_dir=subpath(output.model, parent=True),
+    threads: config["training"].get("threads", 1)
+    resources:
+        gpu=TRAIN_GPU,
+    log:
+        f"{R}/logs/train/{{dataset}}/{{run}}_L{{labeled}}_seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/train/{{dataset}}/{{run}}_L{{labeled}}_seed{{seed}}.tsv"
+    shell:
+        "{ADVMIM} train --data {input.data} --settings {params.settings:q} "
+        "--out {params.run_dir} --threads {threads} > {log} 2>&1"
