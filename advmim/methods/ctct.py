@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
+from advmim.train.consistency import consistency_weight
 from advmim.train.losses import ce_loss, dice_loss, pseudo_labels
-from advmim.train.schedule import sigmoid_rampup
 
 
 @register("ctct")
@@ -24,8 +24,10 @@ class CTCT(Method):
         return {"S": self.model("swin_unet"), "C": self.model("unet")}
 
     def cross_weight(self, iteration: int) -> float:
-        length = self.params["rampup_fraction"] * self.settings["iterations"]
-        return self.params["cross_weight"] * sigmoid_rampup(iteration, length)
+        p = self.params
+        return consistency_weight(
+            p["cross_weight"], iteration, self.settings["iterations"], p["rampup_fraction"]
+        )
 
     def train_step(self, batch: Batch, iteration: int) -> dict[str, float]:
         n = batch.xl.shape[0]

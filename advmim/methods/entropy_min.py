@@ -1,0 +1,30 @@
+"""Entropy Minimisation (Vu et al. 2019 / Grandvalet & Bengio 2005), SSL4MIS recipe.
+
+Loss = 0.5 (CE + Dice) on labeled + ramped weight * mean normalised entropy (entropy / ln C, as
+SSL4MIS's ``entropy_loss``) of the softmax on unlabeled images; ``on_labeled`` also includes the
+labeled images, as SSL4MIS's script does (it takes the whole batch).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from advmim.methods import register
+from advmim.methods.base import Batch
+from advmim.methods.mean_teacher import CONSISTENCY_DEFAULTS, ConsistencyMethod
+from advmim.train.losses import entropy_map
+
+
+@register("entropy_min")
+class EntropyMin(ConsistencyMethod):
+    display_name = "Entropy Minimisation"
+    default_params = {**CONSISTENCY_DEFAULTS, "on_labeled": False}
+
+    def train_step(self, batch: Batch, iteration: int) -> dict[str, float]:
+        n = batch.xl.shape[0]
+        logits = self.nets["C"](torch.cat([batch.xl, batch.xu]))
+        probs = torch.softmax((logits if self.params["on_labeled"] else logits[n:]).float(), dim=1)
+        cons = entropy_map(probs).mean() / math.log(self.num_classes)
+        return self.step(self.supervised(logits[:n], batch.yl), cons, iteration)

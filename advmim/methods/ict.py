@@ -1,0 +1,52 @@
+"""ICT (Verma et al. 2019): the student on a mixup of unlabeled images matches the mixup of the
+EMA teacher's predictions. SSL4MIS recipe: per-pair lambda ~ Beta(0.2, 0.2), the two halves of
+the unlabeled batch are mixed, the teacher sees clean images.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from advmim.errors import ConfigError
+from advmim.methods import register
+from advmim.methods.base import Batch
+from advmim.methods.mean_teacher import TEACHER_DEFAULTS, TeacherMethod
+from advmim.train.seeding import derive_seed
+
+
+def mix(a: torch.Tensor, b: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
+    """``a * (1 - lam) + b * lam`` with one lambda per sample (lam shape (B,))."""
+    lam = lam.to(a.dtype).view(-1, *([1] * (a.dim() - 1)))
+    return a * (1.0 - lam) + b * lam
+
+
+@register("ict")
+class ICT(TeacherMethod):
+    display_name = "ICT"
+    default_params = {**TEACHER_DEFAULTS, "ict_alpha": 0.2}
+
+    def __init__(self, settings: dict, device: torch.device):
+        if settings["batch_unlabeled"] < 2 or settings["batch_unlabeled"] % 2:
+            raise ConfigError(
+                f"ict: batch_unlabeled must be even and >= 2 (mixes two halves), "
+                f"got {settings['batch_unlabeled']}"
+            )
+        super().__init__(settings, device)
+
+    def mix_factors(self, iteration: int, pairs: int) -> torch.Tensor:
+        """Beta(alpha, alpha) draws, a function of (run seed, iteration)."""
+        rng = np.random.default_rng(derive_seed(self.settings["seed"], iteration, "ict"))
+        alpha = self.params["ict_alpha"]
+        return torch.from_numpy(rng.beta(alpha, alpha, size=pairs)).float().to(self.device)
+
+    def train_step(self, batch: Batch, iteration: int) -> dict[str, float]:
+        n, half = batch.xl.shape[0], batch.xu.shape[0] // 2
+        u0, u1 = batch.xu[:half], batch.xu[half:]
+        lam = self.mix_factors(iteration, half)
+        logits = self.nets["C"](torch.cat([batch.xl, mix(u0, u1, lam)]))
+        with torch.no_grad():
+            probs = torch.softmax(self.nets["T"](batch.xu).float(), dim=1)
+            target = mix(probs[:half], probs[half:], lam)
+        cons = torch.mean((torch.softmax(logits[n:].float(), dim=1) - target) ** 2)
+        return self.step(self.supervised(logits[:n], batch.yl), cons, iteration)

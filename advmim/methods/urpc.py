@@ -1,0 +1,75 @@
+"""URPC: uncertainty rectified pyramid consistency (Luo et al., MedIA 2022), SSL4MIS 2D recipe.
+
+A U-Net (``C``, reported) plus deep-supervision heads (``aux``) on its coarser decoder stages;
+every side output is upsampled to the input size. Unlabeled images: each scale is pulled to the
+mean prediction, weighted per pixel by ``exp(-KL)``, plus the mean KL (uncertainty) itself.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from advmim.errors import ConfigError
+from advmim.methods import register
+from advmim.methods.base import Batch, Method
+from advmim.methods.cct import ramped_weight, supervised_loss
+from advmim.models.heads import DeepSupervisionHeads
+
+
+def pyramid_consistency(logits: list[torch.Tensor]) -> torch.Tensor:
+    """Uncertainty-rectified consistency of several same-size outputs, averaged over scales.
+
+    For scale ``s`` with softmax ``p_s`` and mean ``m``: ``D = KL(m || p_s)`` per pixel,
+    ``mean((m - p_s)^2 exp(-D)) / mean(exp(-D)) + mean(D)``.
+    """
+    log_probs = [torch.log_softmax(x.float(), dim=1) for x in logits]
+    probs = [lp.exp() for lp in log_probs]
+    mean = sum(probs) / len(probs)
+    log_mean = torch.log(mean.clamp_min(1e-8))
+    total = 0.0
+    for p, lp in zip(probs, log_probs, strict=True):
+        kl = (mean * (log_mean - lp)).sum(dim=1, keepdim=True)
+        weight = torch.exp(-kl)
+        total = total + ((mean - p) ** 2 * weight).mean() / (weight.mean() + 1e-8) + kl.mean()
+    return total / len(logits)
+
+
+@register("urpc")
+class URPC(Method):
+    """Supervised ``0.5 (CE + Dice)`` averaged over all scales; ramped pyramid consistency."""
+
+    display_name = "URPC"
+    default_params = {
+        "consistency": 0.1,
+        "rampup_fraction": 1.0,
+        "sup_scale": 0.5,
+        # one per side output, coarse to fine (SSL4MIS: dropout, feature drop, feature noise)
+        "perturbations": ["dropout", "drop", "noise"],
+    }
+
+    def build_networks(self):
+        net = self.model("unet")
+        stage_channels = list(reversed(net.channels[1:-1]))  # decoder stages except the last
+        perturbations = self.params["perturbations"]
+        if len(perturbations) != len(stage_channels):
+            raise ConfigError(
+                f"urpc: {len(perturbations)} perturbations for {len(stage_channels)} side outputs "
+                f"(a U-Net with {len(net.channels)} levels has {len(stage_channels)})"
+            )
+        return {"C": net, "aux": DeepSupervisionHeads(stage_channels, self.num_classes, perturbations)}
+
+    def outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Main logits then side outputs (coarse to fine), all at the input size."""
+        main, stages = self.nets["C"].decode(self.nets["C"].encode(x), return_stages=True)
+        return [main, *self.nets["aux"](stages[:-1], tuple(x.shape[-2:]))]
+
+    def train_step(self, batch: Batch, iteration: int) -> dict[str, float]:
+        n = batch.xl.shape[0]
+        outs = self.outputs(torch.cat([batch.xl, batch.xu], dim=0))
+        sup = supervised_loss([o[:n] for o in outs], batch.yl, self.params["sup_scale"])
+        cons = pyramid_consistency([o[n:] for o in outs])
+        w = ramped_weight(self, iteration)
+        loss = sup + w * cons
+        self.update(loss, ["C", "aux"])
+        return {"loss": loss.item(), "sup": sup.item(), "consistency": cons.item(),
+                "consistency_weight": w}
