@@ -29,3 +29,35 @@ def phantom_data(phantom_raw, tmp_path_factory) -> Path:
     return get_dataset("phantom").convert(
         phantom_raw, tmp_path_factory.mktemp("phantom_data"), **TINY_SPLIT
     )
+
+
+TINY_MODELS = {
+    "unet": {"channels": [4, 8, 16, 32, 64]},
+    "swin_unet": {
+        "embed_dim": 12, "depths": [1, 1, 1, 1], "num_heads": [1, 1, 2, 2],
+        "window_size": 4, "drop_path_rate": 0.0, "pretrained": None,
+    },
+}
+
+
+@pytest.fixture
+def tiny_settings():
+    """``make(method, **overrides)``: run settings for a 32 px, few-iteration run on phantom_data."""
+    import copy
+
+    import yaml
+
+    from advmim.config import run_settings
+
+    base = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "config.yaml").read_text())
+    base["training"].update(img_size=32, iterations=4, batch_labeled=2, batch_unlabeled=2,
+                            checkpoint_every=2, threads=1, device="cpu")
+    base["models"] = copy.deepcopy(TINY_MODELS)
+    base["method_params"] = {"advmim": {"mask_block": 8}}
+
+    def make(method: str, labeled: int = 1, seed: int = 0, **training) -> dict:
+        settings = run_settings(base, method, labeled, seed)
+        settings.update(training)
+        return settings
+
+    return make

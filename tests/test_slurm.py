@@ -130,3 +130,22 @@ def test_toy_workflow_runs_through_sbatch(slurm_cluster, tmp_path):
         assert info["JobState"] == "COMPLETED", (rule, info)
     assert int(train.group(1)) == jobs["train"][0]
     assert "gpu:1" in job_info(jobs["train"][0]).get("TresPerJob", "")  # sbatch --gpus=1
+
+
+def test_tiny_real_workflow_runs_through_sbatch(slurm_cluster, tmp_path):
+    from tests.workflow_utils import tiny_config, write_config
+
+    config = tiny_config(tmp_path / "results", methods=("supervised_unet",), iterations=2)
+    config["labeled"] = [1]
+    configfile = write_config(tmp_path / "tiny.yaml", config)
+    proc = run_workflow_on_slurm(tmp_path, ROOT / "Snakefile", configfile=configfile)
+    assert proc.returncode == 0, "snakemake failed on SLURM (output above)"
+
+    table = (tmp_path / "results" / "tables" / "phantom.md").read_text()
+    assert "| U-Net (labeled only) |" in table
+    jobs = slurm_jobs(tmp_path)
+    for rule in ["phantom", "convert", "train", "evaluate"]:
+        assert len(jobs.get(rule, [])) == 1, jobs
+    for ids in jobs.values():
+        for jobid in ids:
+            assert job_info(jobid)["JobState"] == "COMPLETED"

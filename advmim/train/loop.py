@@ -143,6 +143,8 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
             )
         method.load_state_dict(state["method"])
         start, rows = state["iteration"], state["log"]
+        if progress:
+            print(f"resuming from iteration {start} ({ckpt_path})", file=sys.stderr, flush=True)
     write_json(run_dir / "config.json", settings)
 
     total = settings["iterations"]
