@@ -2,12 +2,18 @@
 # Every rule is one call of the advmim CLI; all logic lives in the Python package.
 # Run:  snakemake --cores all                 (embedded default: the synthetic phantom)
 #       snakemake --cores all --resources gpu=4 --configfile config/acdc.yaml
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The embedded default, used unless --configfile names complete configuration file(s)
+# (config/acdc.yaml, ...); --config key=value still overrides single keys.
+if not workflow.overwrite_configfiles:
+
+    configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 include: "workflow/rules/common.smk"
@@ -20,4 +26,5 @@ include: "workflow/rules/report.smk"
 rule all:
     input:
         main_table_outputs(),
+        main_figure_outputs(),
     default_target: True
