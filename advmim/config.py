@@ -15,6 +15,9 @@ from advmim.errors import ConfigError
 SCHEMA_FILE = "config.schema.yaml"
 # Patients in the fixed training split of datasets with shipped splits.
 FIXED_TRAIN_PATIENTS = {"acdc": 70}
+# Cases of bring-your-own datasets and their default (val, test) hold-outs; Synapse's 12 test
+# cases are fixed and not among its 18 training cases.
+BYOD_CASES = {"synapse": (18, 0, 0), "promise12": (50, 5, 10)}
 
 
 def load_schema() -> dict:
@@ -57,7 +60,27 @@ def training_patients(config: dict) -> int | None:
     if ds["name"] == "phantom":
         split = ds.get("split", {})
         return ds.get("phantom", {}).get("patients", 24) - split.get("val", 2) - split.get("test", 6)
+    if ds["name"] in BYOD_CASES:
+        cases, val, test = BYOD_CASES[ds["name"]]
+        split = ds.get("split", {})
+        if ds["name"] == "synapse":
+            return cases - split.get("val", val)
+        return cases - split.get("val", val) - split.get("test", test)
     return FIXED_TRAIN_PATIENTS.get(ds["name"])
+
+
+def check_data_source(config: dict) -> None:
+    """Before a workflow starts: the folders a config names exist, and a bring-your-own dataset
+    (no download) has one; the ConfigError says where to get the data."""
+    from advmim.data.registry import get_dataset
+
+    ds = config["dataset"]
+    hint = get_dataset(ds["name"]).data_hint
+    for key in ("preprocessed_dir", "raw_dir"):
+        if ds.get(key) and not Path(ds[key]).is_dir():
+            raise ConfigError(f"dataset/{key}: folder {ds[key]!r} not found" + (f". {hint}" if hint else ""))
+    if hint and not ds.get("raw_dir") and not ds.get("preprocessed_dir"):
+        raise ConfigError(f"dataset/raw_dir: {ds['name']} cannot be downloaded automatically. {hint}")
 
 
 def _semantic_problems(config: dict) -> list[str]:

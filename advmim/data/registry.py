@@ -15,10 +15,12 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
+
 from advmim.data.splits import Split
 
 # Modules that register plug-ins when imported (this one holds acdc and phantom).
-PLUGIN_MODULES: tuple[str, ...] = ()
+PLUGIN_MODULES: tuple[str, ...] = ("advmim.data.synapse", "advmim.data.promise12")
 
 _REGISTRY: dict[str, DatasetPlugin] = {}
 
@@ -30,6 +32,15 @@ class DatasetPlugin(ABC):
     num_classes: ClassVar[int]  # including background
     class_names: ClassVar[tuple[str, ...]]  # foreground classes, label 1.. in order
     description: ClassVar[str] = ""
+    # Where to get the raw data when the workflow cannot fetch it (bring your own data).
+    data_hint: ClassVar[str] = ""
+
+    def normalize_intensity(self, image: np.ndarray) -> np.ndarray:
+        """The intensity normalisation of conversion, also applied by ``advmim predict``
+        (default: per-volume min-max to [0, 1])."""
+        from advmim.data.preprocess import normalize
+
+        return normalize(image)
 
     @abstractmethod
     def split(self, raw: str | Path, **opts) -> Split:

@@ -18,22 +18,58 @@ rule phantom:
         "--seed {params.seed} --size {params.size} > {log} 2>&1"
 
 
-rule convert:
-    input:
-        raw=f"{R}/raw/{{dataset}}/database",
+localrules:
+    download,
+
+
+# ACDC from the CREATIS server (resumable, SHA-256 checked); not used when dataset.raw_dir is set.
+# Synapse and PROMISE12 need an account: their raw_dir is required (advmim.config.check_data_source).
+rule download:
     output:
-        directory(f"{R}/data/{{dataset}}"),
+        directory(f"{R}/raw/acdc/database"),
     params:
-        split=lambda w: " ".join(
-            f"--{k} {v}" for k, v in config["dataset"].get("split", {}).items()
-        )
-        if w.dataset == "phantom"
-        else "",
-        labeled=" ".join(map(str, config["labeled"])),
+        out=f"{R}/raw/acdc",
+        options=download_options(),
     log:
-        f"{R}/logs/convert_{{dataset}}.log",
+        f"{R}/logs/download_acdc.log",
     benchmark:
-        f"{R}/benchmarks/convert_{{dataset}}.tsv"
+        f"{R}/benchmarks/download_acdc.tsv"
     shell:
-        "{ADVMIM} convert {wildcards.dataset} --raw {input.raw} --out {output} "
-        "{params.split} --labeled {params.labeled} > {log} 2>&1"
+        "{ADVMIM} download acdc {params.options} --out {params.out} --no-progress > {log} 2>&1"
+
+
+if PREPROCESSED_DIR:
+
+    # An existing SSL4MIS folder: validated, labeled lists + dataset.json added, data/ linked;
+    # the user's folder itself is not modified.
+    rule prepare_ssl4mis:
+        input:
+            src=PREPROCESSED_DIR,
+        output:
+            directory(f"{R}/data/{{dataset}}"),
+        params:
+            labeled=" ".join(map(str, config["labeled"])),
+        log:
+            f"{R}/logs/prepare_ssl4mis_{{dataset}}.log",
+        benchmark:
+            f"{R}/benchmarks/prepare_ssl4mis_{{dataset}}.tsv"
+        shell:
+            "{ADVMIM} prepare-ssl4mis {input.src} --out {output} --dataset {wildcards.dataset} "
+            "--labeled {params.labeled} > {log} 2>&1"
+
+else:
+
+    rule convert:
+        input:
+            raw=raw_input,
+        output:
+            directory(f"{R}/data/{{dataset}}"),
+        params:
+            options=convert_options,
+        log:
+            f"{R}/logs/convert_{{dataset}}.log",
+        benchmark:
+            f"{R}/benchmarks/convert_{{dataset}}.tsv"
+        shell:
+            "{ADVMIM} convert {wildcards.dataset} --raw {input.raw} --out {output} "
+            "{params.options} > {log} 2>&1"

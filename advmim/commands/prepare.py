@@ -1,0 +1,39 @@
+"""Use a folder made by the SSL4MIS preprocessing scripts as-is.
+
+Checks it (every file the lists name exists, datasets ``image``/``label`` present, shapes agree,
+labels within the dataset's classes) and adds what advmim needs: ``labeled/<N>.list`` (the first
+N patients of ``train_slices.list``; for ACDC checked against 68/136/256 slices) and
+``dataset.json``. The h5 files are never modified. With ``--out`` the original folder is not
+touched at all: ``OUT/data`` links to it and the lists are written in OUT.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "prepare-ssl4mis"
+HELP = "validate an existing SSL4MIS folder and add labeled lists + dataset.json"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("src", type=Path, metavar="DIR", help="SSL4MIS folder (data/, *.list)")
+    parser.add_argument(
+        "--out", type=Path, metavar="DIR", help="write here (data/ linked) instead of into DIR"
+    )
+    parser.add_argument("--dataset", default="acdc", help="dataset plug-in (classes; default acdc)")
+    parser.add_argument(
+        "--labeled",
+        type=int,
+        nargs="+",
+        default=[3, 7, 14],
+        help="labeled subset sizes in patients (default 3 7 14)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from advmim.data.ssl4mis import prepare_ssl4mis
+
+    out = prepare_ssl4mis(args.src, args.out, dataset=args.dataset, labeled=args.labeled)
+    print(f"{args.src} checked; train on {out} (labeled subsets {' '.join(map(str, args.labeled))})")
+    return 0

@@ -1,0 +1,104 @@
+"""Dry runs of the real-dataset configs: the planned jobs of the paper-protocol DAGs.
+
+Each test runs ``snakemake -n -p`` (plans every job, runs nothing) in a copy of the workflow, so
+nothing is written into the repository. Every run imports torch (~6 s CPU): keep them few.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("wf")
+    shutil.copy(ROOT / "Snakefile", work)
+    for folder in ("workflow", "config"):
+        shutil.copytree(ROOT / folder, work / folder, symlinks=False)
+    return work
+
+
+def plan(workdir: Path, configfile: str, **dataset) -> tuple[int, dict[str, list[dict]], str]:
+    """(returncode, {rule: [{"output", "shell"}, ...]}, log) of ``snakemake -n -p``."""
+    extra = workdir / "extra.yaml"
+    extra.write_text(yaml.safe_dump({"results_dir": str(workdir / "res"), "dataset": dataset}))
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "-p", "--cores", "1",
+         "--configfile", configfile, str(extra)],  # fmt: skip
+        cwd=workdir, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    jobs: dict[str, list[dict]] = {}
+    job: dict = {}
+    for line in proc.stdout.splitlines():
+        if m := re.match(r"^(?:local)?rule (\w+):$", line):
+            job = {}
+            jobs.setdefault(m.group(1), []).append(job)
+        elif line.startswith("    output: "):
+            job["output"] = line.removeprefix("    output: ")
+        elif line.startswith("Shell command: "):
+            job["shell"] = line.removeprefix("Shell command: ")
+    return proc.returncode, jobs, proc.stdout + proc.stderr
+
+
+def test_acdc_paper_protocol_dag(workdir):
+    config = yaml.safe_load((ROOT / "config" / "acdc.yaml").read_text())
+    rc, jobs, log = plan(workdir, "config/acdc.yaml")
+    assert rc == 0, log
+    assert {"download", "convert", "train", "evaluate", "table"} <= set(jobs)
+    res = workdir / "res"
+    expected = {
+        f"{res}/runs/acdc/{m}/L{n}/seed1337/model.pt" for m in config["methods"] for n in (3, 7)
+    }
+    assert {r["output"] for r in jobs["train"]} == expected
+    assert len(jobs["evaluate"]) == len(expected)
+    assert "advmim download acdc --url 'https://humanheart-project" in jobs["download"][0]["shell"]
+    assert f"--raw {res}/raw/acdc/database --out" in jobs["convert"][0]["shell"]
+    settings = next(r["shell"] for r in jobs["train"] if "/advmim/L3/" in r["output"])
+    for fragment in ('"img_size": 224', '"iterations": 30000', '"embed_dim": 96', '"mask_block": 32'):
+        assert fragment in settings
+
+
+def test_acdc_from_an_ssl4mis_folder_prepares_instead_of_converting(workdir, tmp_path):
+    (tmp_path / "ACDC" / "data").mkdir(parents=True)
+    rc, jobs, log = plan(workdir, "config/acdc.yaml", preprocessed_dir=str(tmp_path / "ACDC"))
+    assert rc == 0, log
+    assert "download" not in jobs and "convert" not in jobs and len(jobs["train"]) == 24
+    (prepare,) = jobs["prepare_ssl4mis"]
+    assert f"prepare-ssl4mis {tmp_path / 'ACDC'} --out" in prepare["shell"]
+    assert "--labeled 3 7" in prepare["shell"]
+
+
+def test_synapse_reads_raw_dir_with_fixed_test_cases(workdir, tmp_path):
+    rc, jobs, log = plan(workdir, "config/synapse.yaml", raw_dir=str(tmp_path))
+    assert rc == 0, log
+    assert "download" not in jobs and len(jobs["train"]) == 24
+    (convert,) = jobs["convert"]
+    assert f"advmim convert synapse --raw {tmp_path} --out" in convert["shell"]
+    # config/config.yaml's split.test is merged in but must not reach synapse (fixed test cases)
+    assert "--val 0 --seed 0 --labeled 2 4 >" in convert["shell"] and "--test" not in convert["shell"]
+
+
+def test_missing_raw_dir_says_where_to_get_the_data(tmp_path):
+    from advmim.config import check_data_source, load_config
+    from advmim.errors import ConfigError
+
+    config = load_config(ROOT / "config" / "synapse.yaml")
+    config["dataset"]["raw_dir"] = str(tmp_path / "nowhere")
+    with pytest.raises(ConfigError, match=r"nowhere.*https://www\.synapse\.org/#!Synapse:syn3193805"):
+        check_data_source(config)
+    config = load_config(ROOT / "config" / "promise12.yaml")
+    del config["dataset"]["raw_dir"]
+    with pytest.raises(ConfigError, match="promise12 cannot be downloaded.*promise12.grand-challenge"):
+        check_data_source(config)
+    config["dataset"]["raw_dir"] = str(tmp_path)
+    check_data_source(config)
