@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 CORES ?= all
 SNAKEMAKE_ARGS ?=
 
-.PHONY: run test lint dry-run clean-results
+.PHONY: run test lint dry-run clean-results dvc-repro dvc-pull dvc-sync
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -26,6 +26,17 @@ test: $(STAMP)
 
 dry-run: $(STAMP)
 	$(VENV)/bin/snakemake -n $(SNAKEMAKE_ARGS)
+
+# DVC (docs/dvc.md). dvc-pull: fetch data/checkpoints/results, then `snakemake --touch` so the
+# pulled files are not re-run (mtime trap); dvc-sync: the same after `git checkout && dvc checkout`.
+dvc-repro: $(STAMP)
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/dvc repro
+
+dvc-pull: $(STAMP)
+	$(PY) -m advmim dvc-sync
+
+dvc-sync: $(STAMP)
+	$(PY) -m advmim dvc-sync --no-pull
 
 clean-results:
 	rm -rf results .snakemake
