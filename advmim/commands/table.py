@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 NAME = "table"
-HELP = "build the results table (Markdown + CSV) from metrics JSONs"
+HELP = "build the results table (Markdown, CSV, LaTeX) with significance tests from metrics JSONs"
 
 
 def add_arguments(parser):
@@ -13,8 +13,13 @@ def add_arguments(parser):
     src.add_argument("--config", type=Path, help="workflow config (YAML)")
     src.add_argument("--config-json", help="workflow config as a JSON object (used by the workflow)")
     parser.add_argument("--metrics", required=True, nargs="+", type=Path, help="metrics JSON files")
-    parser.add_argument("--out", required=True, type=Path, help="table .md (a .csv is written beside it)")
+    parser.add_argument("--out", required=True, type=Path,
+                        help="table .md (.csv, .tex and .html are written beside it)")
     parser.add_argument("--kind", choices=["main", "ablation"], default="main")
+    parser.add_argument("--references", type=Path, default=None,
+                        help="reported numbers (CSV: dataset,method,labeled,metric,value,source)")
+    parser.add_argument("--stats-out", type=Path, default=None,
+                        help="CSV of the Wilcoxon tests vs the best baseline (main table only)")
     parser.add_argument("--quiet", action="store_true", help="do not print the table")
 
 
@@ -22,7 +27,10 @@ def run(args) -> int:
     import json
 
     from advmim.config import load_config, validate_config
+    from advmim.io import write_text
     from advmim.report.collect import collect
+    from advmim.report.references import load_references
+    from advmim.report.stats import collect_volumes, compare_with_best_baseline
     from advmim.report.table import write_tables
 
     if args.config is not None:
@@ -31,15 +39,23 @@ def run(args) -> int:
         config = validate_config(json.loads(args.config_json), source="--config-json")
     df = collect(args.metrics)
     name = config["dataset"]["name"]
+    refs = load_references(args.references) if args.references else None
     if args.kind == "ablation":
         ablations = config.get("ablations", {})
         order = list(dict.fromkeys(v["method"] for v in ablations.values()))
         labels = {k: v.get("label", k) for k, v in ablations.items()}
-        text = write_tables(df, config, args.out, order, f"Ablations — {name}", labels=labels)
+        title = f"Ablations — {name}"
+        _, flat, note = write_tables(df, config, args.out, order, title, labels=labels, refs=refs)
     else:
-        text = write_tables(df, config, args.out, list(config["methods"]), f"Results — {name}")
-    if not args.quiet:
-        from advmim.report.terminal import print_markdown
+        tests = compare_with_best_baseline(collect_volumes(args.metrics), df)
+        if args.stats_out is not None:
+            write_text(args.stats_out, tests.to_csv(index=False))
+        title = f"Results — {name}"
+        _, flat, note = write_tables(df, config, args.out, list(config["methods"]), title,
+                                     tests=tests, refs=refs)
+    from advmim.report.terminal import print_table, table_html
 
-        print_markdown(text)
+    write_text(args.out.with_suffix(".html"), table_html(flat, title, note))
+    if not args.quiet:
+        print_table(flat, title, note)
     return 0

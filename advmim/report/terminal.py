@@ -1,9 +1,72 @@
-"""Show tables in the terminal with rich."""
+"""Show result tables in the terminal as rich tables (rendered from a table's flat frame)."""
 
 from __future__ import annotations
 
+import os
+
+import pandas as pd
+
+
+def _cell(mean: float, std: float, n: int, best: bool, mark: str = "") -> str:
+    text = f"{mean:.2f}" + (f" ± {std:.2f}" if n > 1 and pd.notna(std) else "")
+    return (f"[bold green]{text}[/]" if best else text) + (mark or "")
+
+
+def rich_table(flat: pd.DataFrame, title: str, footnote: str = ""):
+    """A :class:`rich.table.Table`: one row per table row, Dice/HD95 per labeled ratio, best in bold."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from advmim.report.table import GROUP_TITLE
+
+    ratios = sorted(flat["labeled"].unique())
+    table = Table(title=title, caption=footnote or None, caption_justify="left", show_lines=False)
+    table.add_column("Method", no_wrap=True)
+    for lab in ratios:
+        table.add_column(f"{lab} lab.\nDice % ↑", justify="right", no_wrap=True)
+        table.add_column(f"{lab} lab.\nHD95 ↓", justify="right", no_wrap=True)
+    group = None
+    for name in dict.fromkeys(flat["row"]):
+        rows = flat[flat["row"] == name]
+        g = rows["group"].iloc[0]
+        if g != group:
+            if group is not None:
+                table.add_section()
+            table.add_row(f"[italic]{GROUP_TITLE[g]}[/]")
+            group = g
+        cells = [escape(name)]
+        for lab in ratios:
+            hit = rows[rows["labeled"] == lab]
+            if hit.empty:
+                cells += ["–", "–"]
+                continue
+            r = hit.iloc[0]
+            n = int(r["n_seeds"])
+            cells.append(_cell(100 * r["dice"], 100 * r["dice_std"], n, bool(r["dice_best"]), r["mark"]))
+            cells.append(_cell(r["hd95"], r["hd95_std"], n, bool(r["hd95_best"])))
+        table.add_row(*cells)
+    return table
+
+
+def print_table(flat: pd.DataFrame, title: str, footnote: str = "", console=None) -> None:
+    """Print :func:`rich_table` to ``console`` (default: stdout)."""
+    from rich.console import Console
+
+    (console or Console()).print(rich_table(flat, title, footnote))
+
+
+def table_html(flat: pd.DataFrame, title: str, footnote: str = "") -> str:
+    """The same rich table as a standalone HTML page (viewable inside the Snakemake report)."""
+    from rich.console import Console
+
+    with open(os.devnull, "w") as sink:
+        console = Console(record=True, width=160, file=sink)
+        console.print(rich_table(flat, title, footnote))
+    return console.export_html(inline_styles=True)
+
 
 def print_markdown(text: str) -> None:
+    """Render Markdown text (kept for free-form notes; tables use :func:`print_table`)."""
     from rich.console import Console
     from rich.markdown import Markdown
 

@@ -1,10 +1,13 @@
 # Helpers shared by the rule files: config validation, paths, run settings, wildcard constraints.
 import json
+import os
 import sys
+from types import SimpleNamespace
 
-from advmim.config import run_settings, validate_config
+from advmim.config import check_data_source, run_settings, validate_config
 
 validate_config(config, source="workflow config")
+check_data_source(config)
 
 R = config["results_dir"]
 DATASET = config["dataset"]["name"]
@@ -66,9 +69,74 @@ def ablation_metrics():
 
 
 def main_table_outputs():
-    return [f"{R}/tables/{DATASET}.md", f"{R}/tables/{DATASET}.csv"]
+    return [
+        f"{R}/tables/{DATASET}.md",
+        f"{R}/tables/{DATASET}.csv",
+        f"{R}/metrics/{DATASET}_summary.json",  # DVC metrics (docs/dvc.md)
+    ]
+
+
+REFERENCES = os.path.join(workflow.basedir, "config", "reference_results.csv")
+FIGURE_FORMATS = ["png", "pdf"]
+
+
+def main_models():
+    """model.pt of every main-table run (their folders also hold train_log.csv, config.json)."""
+    return expand(
+        f"{R}/runs/{DATASET}/{{run}}/L{{labeled}}/seed{{seed}}/model.pt",
+        run=config["methods"],
+        labeled=config["labeled"],
+        seed=config["seeds"],
+    )
+
+
+def main_data():
+    return data_input(SimpleNamespace(dataset=DATASET))
+
+
+def figure_paths(kind):
+    """Files written by `advmim figures` for one kind: curves (one per method), dice, qualitative."""
+    stems = {
+        "curves": [f"curves_{m}" for m in config["methods"]],
+        "dice": ["dice_vs_labeled"],
+        "qualitative": ["qualitative"],
+    }[kind]
+    return [f"{R}/figures/{DATASET}/{s}.{fmt}" for s in stems for fmt in FIGURE_FORMATS]
+
+
+def main_figure_outputs():
+    return [p for kind in ("curves", "dice", "qualitative") for p in figure_paths(kind)]
 
 
 def data_input(wildcards):
-    """The preprocessed data folder: converted here, or the user's existing SSL4MIS folder."""
-    return config["dataset"].get("preprocessed_dir") or f"{R}/data/{wildcards.dataset}"
+    """The preprocessed data folder: converted from raw data, or prepared (validated, labeled
+    lists added, data/ linked) from the user's SSL4MIS folder dataset.preprocessed_dir."""
+    return f"{R}/data/{wildcards.dataset}"
+
+
+PREPROCESSED_DIR = config["dataset"].get("preprocessed_dir")
+
+
+def raw_input(wildcards):
+    """The raw folder convert reads: dataset.raw_dir, else the phantom/download rule's output."""
+    return config["dataset"].get("raw_dir") or f"{R}/raw/{wildcards.dataset}/database"
+
+
+def convert_options(wildcards):
+    """Dataset-specific `advmim convert` options: split sizes/seed and labeled subset sizes
+    (ACDC: none, its split is fixed; Synapse: no test size, its 12 test cases are fixed)."""
+    if wildcards.dataset == "acdc":
+        return ""
+    skip = {"test"} if wildcards.dataset == "synapse" else set()
+    split = config["dataset"].get("split", {})
+    options = [f"--{k} {v}" for k, v in split.items() if k not in skip]
+    return " ".join([*options, "--labeled", *map(str, config["labeled"])])
+
+
+def download_options():
+    """`advmim download acdc` URL and checksum from dataset.download (defaults: the package's)."""
+    from advmim.data.download import ACDC_URL
+
+    download = config["dataset"].get("download", {})
+    sha256 = download.get("sha256")
+    return f"--url '{download.get('url') or ACDC_URL}'" + (f" --sha256 {sha256}" if sha256 else "")

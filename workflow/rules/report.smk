@@ -1,18 +1,24 @@
-# Tables (and, later, figures) from the per-run metrics.
+# Tables and figures from the per-run metrics; report() marks what `snakemake --report` shows.
 
 
 localrules:
     table,
+    metrics_summary,
     ablation_table,
     ablations,
+    figures,
 
 
 rule table:
     input:
-        main_metrics(),
+        metrics=main_metrics(),
+        refs=REFERENCES,
     output:
-        md=f"{R}/tables/{DATASET}.md",
-        csv=f"{R}/tables/{DATASET}.csv",
+        md=report(f"{R}/tables/{DATASET}.md", caption="../report/table.rst", category="Tables"),
+        csv=report(f"{R}/tables/{DATASET}.csv", caption="../report/table.rst", category="Tables"),
+        tex=report(f"{R}/tables/{DATASET}.tex", caption="../report/table.rst", category="Tables"),
+        html=report(f"{R}/tables/{DATASET}.html", caption="../report/table.rst", category="Tables"),
+        stats=report(f"{R}/tables/{DATASET}_stats.csv", caption="../report/stats.rst", category="Tables"),
     params:
         config=lambda w: json.dumps(config, sort_keys=True),
     log:
@@ -20,16 +26,37 @@ rule table:
     benchmark:
         f"{R}/benchmarks/table_{DATASET}.tsv"
     shell:
-        "{ADVMIM} table --kind main --config-json {params.config:q} --metrics {input} "
-        "--out {output.md} 2>&1 | tee {log}"
+        "{ADVMIM} table --kind main --config-json {params.config:q} --metrics {input.metrics} "
+        "--references {input.refs} --stats-out {output.stats} --out {output.md} 2>&1 | tee {log}"
+
+
+# What DVC tracks as metrics and plots (docs/dvc.md): a flat summary (mean Dice/HD95 per
+# method x labeled) and one down-sampled training curve per run.
+rule metrics_summary:
+    input:
+        metrics=main_metrics(),
+        models=main_models(),
+    output:
+        summary=f"{R}/metrics/{DATASET}_summary.json",
+        curves=directory(f"{R}/plots/{DATASET}"),
+    log:
+        f"{R}/logs/metrics_summary_{DATASET}.log",
+    benchmark:
+        f"{R}/benchmarks/metrics_summary_{DATASET}.tsv"
+    shell:
+        "{ADVMIM} summarize --metrics {input.metrics} --out {output.summary} "
+        "--curves {output.curves} --runs {input.models} > {log} 2>&1"
 
 
 rule ablation_table:
     input:
-        ablation_metrics(),
+        metrics=ablation_metrics(),
+        refs=REFERENCES,
     output:
-        md=f"{R}/tables/{DATASET}_ablations.md",
-        csv=f"{R}/tables/{DATASET}_ablations.csv",
+        md=report(f"{R}/tables/{DATASET}_ablations.md", caption="../report/ablations.rst", category="Tables"),
+        csv=report(f"{R}/tables/{DATASET}_ablations.csv", caption="../report/ablations.rst", category="Tables"),
+        tex=report(f"{R}/tables/{DATASET}_ablations.tex", caption="../report/ablations.rst", category="Tables"),
+        html=report(f"{R}/tables/{DATASET}_ablations.html", caption="../report/ablations.rst", category="Tables"),
     params:
         config=lambda w: json.dumps(config, sort_keys=True),
     log:
@@ -37,10 +64,41 @@ rule ablation_table:
     benchmark:
         f"{R}/benchmarks/ablation_table_{DATASET}.tsv"
     shell:
-        "{ADVMIM} table --kind ablation --config-json {params.config:q} --metrics {input} "
-        "--out {output.md} 2>&1 | tee {log}"
+        "{ADVMIM} table --kind ablation --config-json {params.config:q} --metrics {input.metrics} "
+        "--references {input.refs} --out {output.md} 2>&1 | tee {log}"
 
 
 rule ablations:
     input:
         rules.ablation_table.output,
+
+
+rule figures:
+    input:
+        metrics=main_metrics(),
+        models=main_models(),
+        data=main_data(),
+    output:
+        curves=[
+            report(p, caption="../report/curves.rst", category="Figures", subcategory="Training curves")
+            for p in figure_paths("curves")
+        ],
+        dice=[
+            report(p, caption="../report/dice_vs_labeled.rst", category="Figures", subcategory="Dice vs labeled")
+            for p in figure_paths("dice")
+        ],
+        qualitative=[
+            report(p, caption="../report/qualitative.rst", category="Figures", subcategory="Qualitative")
+            for p in figure_paths("qualitative")
+        ],
+    params:
+        out=f"{R}/figures/{DATASET}",
+        order=" ".join(config["methods"]),
+    threads: 1
+    log:
+        f"{R}/logs/figures_{DATASET}.log",
+    benchmark:
+        f"{R}/benchmarks/figures_{DATASET}.tsv"
+    shell:
+        "{ADVMIM} figures --metrics {input.metrics} --runs {input.models} --data {input.data} "
+        "--order {params.order} --out {params.out} --threads {threads} > {log} 2>&1"

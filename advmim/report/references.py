@@ -1,0 +1,69 @@
+"""Reference ("reported") numbers from published papers, each row with its source.
+
+File format (CSV, ``#`` lines are comments): ``dataset, method, labeled, metric, value, source``.
+``method`` is a registry name (``advmim``) or ``name:NETWORK`` (``advmim:C``); a bare name means the
+method's first reported network. ``metric`` is ``dice`` (in %) or ``hd95`` (as the source reports
+it). ``source`` is mandatory (paper + table, or a URL): rows without one are rejected, so the
+tables never show a number whose origin is unknown.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+
+from advmim.errors import ConfigError
+
+COLUMNS = ["dataset", "method", "labeled", "metric", "value", "source"]
+METRICS = {"dice", "hd95"}
+
+
+def load_references(path: str | Path) -> pd.DataFrame:
+    """Read and validate a reference file; adds ``network`` (missing = first reported network)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"reference results {path}: file not found") from exc
+    reader = csv.DictReader(line for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ConfigError(f"reference results {path}: missing column(s) {missing}; expected {COLUMNS}")
+    rows, errors = [], []
+    for i, row in enumerate(reader, start=1):
+        line = f"row {i} ({row.get('method')}, {row.get('labeled')} labeled, {row.get('metric')})"
+        if None in row or None in row.values():
+            errors.append(f"{line}: expected {len(reader.fieldnames)} fields (quote values that contain commas)")
+            continue
+        row = {k: v.strip() for k, v in row.items()}
+        if not row["source"]:
+            errors.append(f"{line}: no source — every reference number must say where it came from")
+        if row["metric"] not in METRICS:
+            errors.append(f"{line}: metric must be one of {sorted(METRICS)}")
+        try:
+            row["labeled"], row["value"] = int(row["labeled"]), float(row["value"])
+        except ValueError:
+            errors.append(f"{line}: labeled must be an integer and value a number")
+        method, _, network = row["method"].partition(":")
+        rows.append({**{c: row[c] for c in COLUMNS}, "method": method, "network": network or None})
+    if errors:
+        raise ConfigError(f"reference results {path}:\n  " + "\n  ".join(errors))
+    return pd.DataFrame(rows, columns=[*COLUMNS, "network"])
+
+
+def reference_for(refs: pd.DataFrame | None, dataset: str, method: str, network: str,
+                  labeled: int, metric: str) -> tuple[float, str] | None:
+    """(value, source) reported for one table cell, or None."""
+    if refs is None or refs.empty:
+        return None
+    from advmim.methods import get_method
+
+    first = next(iter(get_method(method).reported), None)
+    hit = refs[(refs["dataset"] == dataset) & (refs["method"] == method) & (refs["labeled"] == labeled)
+               & (refs["metric"] == metric)]
+    hit = hit[[net == network or (not isinstance(net, str) and network == first) for net in hit["network"]]]
+    if hit.empty:
+        return None
+    return float(hit["value"].iloc[0]), str(hit["source"].iloc[0])

@@ -1,0 +1,91 @@
+"""Figures: the qualitative selection rule, PNG + PDF outputs that are not blank."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from report_helpers import study
+
+from advmim.io import write_json
+from advmim.report import figures
+from advmim.report.collect import collect
+from advmim.report.stats import collect_volumes
+
+
+def _volumes(dice, method="advmim", network="S"):
+    return pd.DataFrame({"method": method, "variant": None, "network": network, "labeled": 2, "seed": 0,
+                         "case": [f"c{i}" for i in range(len(dice))], "dice": dice})
+
+
+def _not_blank(path: Path) -> bool:
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(path)
+    return path.stat().st_size > 1000 and float(img[..., :3].std()) > 0.01
+
+
+@pytest.mark.parametrize("dice,expected", [
+    ([0.9, 0.1, 0.5, 0.7, 0.3], [("median", "c2"), ("worst", "c1")]),
+    ([0.9, 0.1, 0.5, 0.7], [("median", "c2"), ("worst", "c1")]),  # even count: lower median
+    ([0.4, 0.8], [("median", "c0")]),  # worst is the median: shown once
+])
+def test_select_cases_rule(dice, expected):
+    other = _volumes([0.0] * len(dice), method="ctct")
+    label, labeled, seed, cases = figures.select_cases(pd.concat([_volumes(dice), other]))
+    assert (label, labeled, seed, cases) == ("AdvMIM (S)", 2, 0, expected)
+
+
+def test_select_cases_falls_back_to_best_row():
+    vols = pd.concat([_volumes([0.2, 0.3], method="ctct", network="C"),
+                      _volumes([0.5, 0.6], method="ctct", network="S")])
+    assert figures.select_cases(vols)[0] == "CTCT (S)"
+
+
+def test_largest_label_slice():
+    label = np.zeros((4, 5, 5), np.uint8)
+    label[1, :2] = 1
+    label[3, :3] = 2
+    assert figures.largest_label_slice(label) == 3
+
+
+def _run(folder: Path, method: str, labeled: int, seed: int, terms: list[str]) -> Path:
+    folder.mkdir(parents=True)
+    write_json(folder / "config.json", {"method": method, "variant": None, "labeled": labeled, "seed": seed})
+    with open(folder / "train_log.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["iteration", "lr", *terms])
+        for it in range(1, 11):
+            writer.writerow([it, 0.05 * (1 - it / 11), *[1 / it + k for k in range(len(terms))]])
+    return folder
+
+
+def test_training_curves_and_dice_vs_labeled(tmp_path):
+    runs = figures.read_runs([_run(tmp_path / f"r{s}", "ctct", 2, s, ["loss", "sup_S", "cross"]) for s in (0, 1)])
+    written = figures.training_curves(runs, tmp_path / "fig")
+    assert [p.name for p in written] == ["curves_ctct.png", "curves_ctct.pdf"]
+    assert _not_blank(written[0]) and written[1].read_bytes().startswith(b"%PDF")
+    files = study(tmp_path / "m", seeds=(0, 1))
+    dice = figures.dice_vs_labeled(collect(files), tmp_path / "fig" / "dice_vs_labeled")
+    assert _not_blank(dice[0]) and not list((tmp_path / "fig").glob(".*.tmp"))
+
+
+def test_qualitative_runs_inference(phantom_data, tiny_settings, tmp_path):
+    from report_helpers import write_metrics
+
+    from advmim.data.splits import read_list
+    from advmim.models import build_model
+    from advmim.train.checkpoint import save_checkpoint
+
+    settings = tiny_settings("supervised_unet", labeled=1)
+    net = build_model("unet", settings["num_classes"], settings["img_size"], **settings["models"]["unet"])
+    run = tmp_path / "run"
+    run.mkdir()
+    write_json(run / "config.json", settings)
+    save_checkpoint(run / "model.pt", {"settings": settings, "nets": {"C": net.state_dict()}})
+    cases = read_list(phantom_data / "test.list")
+    metrics = write_metrics(tmp_path, "supervised_unet", 1, 0, {"C": [0.5] * len(cases)})
+    vols = collect_volumes([metrics]).assign(case=cases)
+    out = figures.qualitative(vols, figures.read_runs([run / "model.pt"]), phantom_data, tmp_path / "q")
+    assert [p.suffix for p in out] == [".png", ".pdf"] and _not_blank(out[0])
