@@ -13,9 +13,9 @@ import h5py
 import numpy as np
 
 from advmim.data.acdc import list_patients, parse_info, read_frame
-from advmim.data.splits import Split, write_list
+from advmim.data.splits import Split
 from advmim.errors import InputError
-from advmim.io import atomic_path, write_json
+from advmim.io import atomic_path
 
 PHASES = (("ED", "frame01"), ("ES", "frame02"))
 
@@ -76,19 +76,6 @@ def convert_patient(patient_dir: Path, data_dir: Path, num_classes: int) -> dict
     return entry
 
 
-def _case_names(patients: Sequence[str]) -> list[str]:
-    return [f"{p}_{frame}" for p in patients for _, frame in PHASES]
-
-
-def _slice_names(patients: Sequence[str], entries: dict) -> list[str]:
-    return [
-        f"{case}_slice_{k}"
-        for p in patients
-        for case, meta in entries[p]["cases"].items()
-        for k in range(meta["slices"])
-    ]
-
-
 def convert_acdc_layout(
     raw: str | Path,
     out: str | Path,
@@ -100,32 +87,20 @@ def convert_acdc_layout(
     extra: dict | None = None,
 ) -> Path:
     """Convert ``raw`` (ACDC layout) to the SSL4MIS form in ``out`` using ``split``; returns ``out``."""
+    from advmim.data.ssl4mis import write_form
+
     train_dir, out = training_dir(raw), Path(out)
     present = set(list_patients(train_dir))
     missing = [p for p in split.patients if p not in present]
     if missing:
         shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
         raise InputError(train_dir, f"{len(missing)} patient(s) of the split are missing: {shown}")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "dataset.json").unlink(missing_ok=True)
-    entries = {}
-    for patient in split.patients:
-        entries[patient] = convert_patient(train_dir / patient, out / "data", num_classes)
-        entries[patient]["split"] = split.split_of(patient)
-    for split_name in ("train", "val", "test"):
-        write_list(out / f"{split_name}.list", _case_names(getattr(split, split_name)))
-    write_list(out / "train_slices.list", _slice_names(split.train, entries))
-    for n, patients in split.labeled.items():
-        write_list(out / "labeled" / f"{n}.list", _slice_names(patients, entries))
-    write_json(
-        out / "dataset.json",
-        {
-            "name": name,
-            "num_classes": num_classes,
-            "class_names": list(class_names),
-            "labeled": {str(n): list(p) for n, p in split.labeled.items()},
-            **(extra or {}),
-            "patients": entries,
-        },
+    return write_form(
+        out,
+        split,
+        lambda patient, data_dir: convert_patient(train_dir / patient, data_dir, num_classes),
+        name=name,
+        num_classes=num_classes,
+        class_names=class_names,
+        extra=extra,
     )
-    return out

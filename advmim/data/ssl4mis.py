@@ -108,6 +108,10 @@ def write_case(
     return meta
 
 
+def _patient_info(result: dict) -> dict:
+    return result if isinstance(result.get("cases"), dict) else {"cases": result}
+
+
 def write_form(
     out: str | Path,
     split: Split,
@@ -119,11 +123,13 @@ def write_form(
     extra: dict | None = None,
 ) -> Path:
     """Write the SSL4MIS form: ``convert_patient(patient, data_dir)`` writes one patient's cases
-    (via :func:`write_case`) and returns ``{case: metadata}``; lists and dataset.json follow."""
+    (via :func:`write_case`) and returns ``{case: metadata}`` or a patient entry
+    ``{"cases": {case: metadata}, ...}``; lists and dataset.json follow."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "dataset.json").unlink(missing_ok=True)
-    cases = {p: convert_patient(p, out / "data") for p in split.patients}
+    infos = {p: _patient_info(convert_patient(p, out / "data")) for p in split.patients}
+    cases = {p: info["cases"] for p, info in infos.items()}
 
     def slices(patients):
         return [f"{c}_slice_{k}" for p in patients for c, m in cases[p].items() for k in range(m["slices"])]
@@ -133,7 +139,7 @@ def write_form(
     write_list(out / "train_slices.list", slices(split.train))
     for n, patients in split.labeled.items():
         write_list(out / "labeled" / f"{n}.list", slices(patients))
-    patients = {p: {"split": split.split_of(p), "cases": cases[p]} for p in split.patients}
+    patients = {p: {"split": split.split_of(p), **infos[p]} for p in split.patients}
     write_json(
         out / "dataset.json",
         {

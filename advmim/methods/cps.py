@@ -11,8 +11,28 @@ from advmim.models.heads import init_weights
 from advmim.train.losses import ce_loss, pseudo_labels
 
 
+class TwoUNets(Method):
+    """Two differently initialised U-Nets (``C`` reported, ``C2``), each supervised on labels."""
+
+    def build_networks(self):
+        return {
+            "C": init_weights(self.model("unet"), "kaiming"),
+            "C2": init_weights(self.model("unet"), "xavier"),
+        }
+
+    def forward_pair(self, batch: Batch):
+        """(n labeled, logits of C, logits of C2, supervised loss of C, of C2) on xl + xu."""
+        n = batch.xl.shape[0]
+        x = torch.cat([batch.xl, batch.xu], dim=0)
+        out1, out2 = self.nets["C"](x), self.nets["C2"](x)
+        scale = self.params["sup_scale"]
+        sup1 = supervised_loss([out1[:n]], batch.yl, scale)
+        sup2 = supervised_loss([out2[:n]], batch.yl, scale)
+        return n, out1, out2, sup1, sup2
+
+
 @register("cps")
-class CPS(Method):
+class CPS(TwoUNets):
     """Each net: ``0.5 (CE + Dice)`` on labels + ramped CE on the other net's argmax.
 
     ``C`` (reported) starts from Kaiming-normal, ``C2`` from Xavier-normal weights (SSL4MIS).
@@ -28,19 +48,8 @@ class CPS(Method):
         "cross_on_labeled": True,
     }
 
-    def build_networks(self):
-        return {
-            "C": init_weights(self.model("unet"), "kaiming"),
-            "C2": init_weights(self.model("unet"), "xavier"),
-        }
-
     def train_step(self, batch: Batch, iteration: int) -> dict[str, float]:
-        n = batch.xl.shape[0]
-        x = torch.cat([batch.xl, batch.xu], dim=0)
-        out1, out2 = self.nets["C"](x), self.nets["C2"](x)
-        scale = self.params["sup_scale"]
-        sup1 = supervised_loss([out1[:n]], batch.yl, scale)
-        sup2 = supervised_loss([out2[:n]], batch.yl, scale)
+        n, out1, out2, sup1, sup2 = self.forward_pair(batch)
         start = 0 if self.params["cross_on_labeled"] else n
         y1, _ = pseudo_labels(out1[start:])
         y2, _ = pseudo_labels(out2[start:])

@@ -11,9 +11,9 @@ from __future__ import annotations
 import torch
 
 from advmim.methods import register
-from advmim.methods.base import Batch, Method
-from advmim.methods.cct import ramped_weight, supervised_loss
-from advmim.models.heads import init_weights
+from advmim.methods.base import Batch
+from advmim.methods.cct import ramped_weight
+from advmim.methods.cps import TwoUNets
 from advmim.train.losses import entropy_map
 
 
@@ -24,25 +24,14 @@ def js_divergence(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tenso
 
 
 @register("dct")
-class DeepCoTraining(Method):
+class DeepCoTraining(TwoUNets):
     """Each net: ``0.5 (CE + Dice)`` on labels; both: ramped JS divergence on unlabeled."""
 
     display_name = "Deep Co-Training"
     default_params = {"consistency": 0.1, "rampup_fraction": 1.0, "sup_scale": 0.5}
 
-    def build_networks(self):
-        return {
-            "C": init_weights(self.model("unet"), "kaiming"),
-            "C2": init_weights(self.model("unet"), "xavier"),
-        }
-
     def train_step(self, batch: Batch, iteration: int) -> dict[str, float]:
-        n = batch.xl.shape[0]
-        x = torch.cat([batch.xl, batch.xu], dim=0)
-        out1, out2 = self.nets["C"](x), self.nets["C2"](x)
-        scale = self.params["sup_scale"]
-        sup1 = supervised_loss([out1[:n]], batch.yl, scale)
-        sup2 = supervised_loss([out2[:n]], batch.yl, scale)
+        n, out1, out2, sup1, sup2 = self.forward_pair(batch)
         cot = js_divergence(out1[n:], out2[n:])
         w = ramped_weight(self, iteration)
         loss = sup1 + sup2 + w * cot

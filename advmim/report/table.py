@@ -23,15 +23,19 @@ def _fmt(mean: float, std: float, n: int, digits: int) -> str:
     return f"{mean:.{digits}f}"
 
 
-def ordered_rows(summary: pd.DataFrame, method_order: list[str]) -> list[tuple]:
-    """(method, variant, network) in table order: group, then configured order, then network."""
+def ordered_rows(summary: pd.DataFrame, method_order: list[str],
+                 variant_order: list[str] | None = None) -> list[tuple]:
+    """(method, variant, network) in table order: group, configured method order, configured
+    variant order (ablations), then network."""
+    variants = list(variant_order or [])
     seen = []
     for method in method_order:
         for m, v, n in summary[summary["method"] == method][["method", "variant", "network"]].itertuples(index=False):
             key = (m, v if isinstance(v, str) else None, n)  # NaN != NaN: normalise before comparing
             if key not in seen:
                 seen.append(key)
-    return sorted(seen, key=lambda k: (GROUP_ORDER.index(get_method(k[0]).group), method_order.index(k[0])))
+    return sorted(seen, key=lambda k: (GROUP_ORDER.index(get_method(k[0]).group), method_order.index(k[0]),
+                                       variants.index(k[1]) if k[1] in variants else -1))
 
 
 def main_table(df: pd.DataFrame, method_order: list[str], footnote: str, cls: str = "mean",
@@ -45,7 +49,7 @@ def main_table(df: pd.DataFrame, method_order: list[str], footnote: str, cls: st
     """
     summary = summarise(df, cls)
     ratios = sorted(summary["labeled"].unique())
-    rows = ordered_rows(summary, method_order)
+    rows = ordered_rows(summary, method_order, list(labels or {}))
     labels = labels or {}
     dataset = df["dataset"].iloc[0]
     refs = refs if cls == "mean" else None
