@@ -1,0 +1,53 @@
+"""Estimate the device-hours needed to regenerate every table of one or more configurations.
+
+Uses measured step times (benchmarks/step_times.json, written by
+``benchmarks/train_step.py --record``); the plan says which device they were measured on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+NAME = "plan"
+HELP = "estimate device-hours to regenerate every table from measured step times"
+
+DEFAULT_STEP_TIMES = Path("benchmarks") / "step_times.json"
+
+
+def add_arguments(parser):
+    parser.add_argument(
+        "--configfile", required=True, nargs="+", type=Path,
+        help="workflow config(s) (YAML), one per dataset",
+    )
+    parser.add_argument(
+        "--step-ms-file", type=Path, default=DEFAULT_STEP_TIMES,
+        help=f"measured step times (default: {DEFAULT_STEP_TIMES})",
+    )
+    parser.add_argument(
+        "--base", type=Path, default=Path("config") / "config.yaml",
+        help="config each --configfile is merged over, as Snakemake does (default: "
+        "config/config.yaml; ignored when missing)",
+    )
+    parser.add_argument(
+        "--device", default=None,
+        help="use the step times of this device (default: the one covering most methods)",
+    )
+
+
+def run(args) -> int:
+    import yaml
+
+    from advmim.config import load_config, validate_config
+    from advmim.plan import load_step_times, make_plan, merge_configs, render
+
+    configs = []
+    for path in args.configfile:
+        if args.base and args.base.is_file() and path.is_file() and args.base.resolve() != path.resolve():
+            base = yaml.safe_load(args.base.read_text(encoding="utf-8")) or {}
+            override = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            configs.append(validate_config(merge_configs(base, override), source=str(path)))
+        else:
+            configs.append(load_config(path))
+    plan = make_plan(configs, load_step_times(args.step_ms_file), args.device)
+    render(plan)
+    return 0

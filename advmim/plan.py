@@ -1,0 +1,179 @@
+"""Compute plan: device-hours to regenerate every table from measured training step times.
+
+Step times (ms per training iteration, per method) are measured by
+``benchmarks/train_step.py --record`` and stored in ``benchmarks/step_times.json``; every entry
+names the device it was measured on. A plan only uses the entries of one device and says which:
+CPU step times give CPU-hours, and GPU-hours need step times measured on a GPU.
+
+Runs counted: for each configuration (one dataset each) every method in ``methods`` and every
+ablation variant, times every labeled ratio and seed -- exactly the training jobs of the workflow.
+Evaluation is not counted (seconds per run next to hours of training).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from advmim.errors import ConfigError
+
+STEP_TIMES_NOTE = (
+    "ms per training iteration (Method.train_step, fp32) measured by benchmarks/train_step.py "
+    "--record; 'device' says where. CPU numbers do not predict GPU time: measure on the GPU "
+    "the plan is for."
+)
+
+
+def load_step_times(path: str | Path) -> dict:
+    """The step-times file: ``{"note": ..., "entries": [{method, device, ms_per_iter, ...}]}``."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"{path}: no step-times file; measure with "
+            "'python benchmarks/train_step.py --method M --size 224 --batch 8 --record'"
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc})") from exc
+    entries = data.get("entries") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise ConfigError(f"{path}: expected an object with an 'entries' list")
+    for i, e in enumerate(entries):
+        missing = {"method", "device", "ms_per_iter"} - set(e)
+        if missing:
+            raise ConfigError(f"{path}: entry {i} lacks {', '.join(sorted(missing))}")
+    return data
+
+
+def save_step_times(path: str | Path, data: dict) -> None:
+    data = {"note": STEP_TIMES_NOTE, **{k: v for k, v in data.items() if k != "note"}}
+    data["entries"] = sorted(data["entries"], key=lambda e: (e["device"], e["method"]))
+    Path(path).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+@dataclass
+class PlanRow:
+    dataset: str
+    run: str            # method name, or abl-<variant>
+    method: str
+    runs: int           # labeled ratios x seeds
+    iterations: int
+    ms_per_iter: float | None  # measured at this run's image and batch sizes (None: not measured)
+
+    @property
+    def hours(self) -> float | None:
+        if self.ms_per_iter is None:
+            return None
+        return self.runs * self.iterations * self.ms_per_iter / 1000 / 3600
+
+
+@dataclass
+class Plan:
+    device: str
+    device_name: str
+    rows: list[PlanRow] = field(default_factory=list)
+
+    @property
+    def total_hours(self) -> float:
+        return sum(r.hours for r in self.rows if r.hours is not None)
+
+    @property
+    def missing(self) -> list[str]:
+        return sorted({r.method for r in self.rows if r.ms_per_iter is None})
+
+
+def choose_device(entries: list[dict], device: str | None, methods: set[str]) -> str:
+    """The requested device, else the one whose entries cover most of ``methods``."""
+    devices = sorted({e["device"] for e in entries})
+    if not devices:
+        raise ConfigError("the step-times file has no entries")
+    if device is not None:
+        if device not in devices:
+            raise ConfigError(f"no step times measured on {device!r}; have: {', '.join(devices)}")
+        return device
+    return max(devices, key=lambda d: (len({e["method"] for e in entries if e["device"] == d} & methods), d))
+
+
+def _pick(entries: list[dict], method: str, training: dict) -> dict | None:
+    """The entry for ``method`` measured at the run's image and batch sizes (None: not measured).
+
+    Step times do not transfer between sizes (a 64 px step says little about a 224 px one), so
+    an entry at other sizes is not used.
+    """
+    want = (training["img_size"], training["batch_labeled"])
+    for e in entries:
+        if e["method"] == method and (e.get("img_size"), e.get("batch_labeled")) == want:
+            return e
+    return None
+
+
+def merge_configs(base: dict, override: dict) -> dict:
+    """Snakemake's ``--configfile`` semantics: nested mappings merged, other values replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_configs(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def make_plan(configs: list[dict], step_times: dict, device: str | None = None) -> Plan:
+    """One row per (dataset, method or ablation variant)."""
+    entries = step_times["entries"]
+    wanted = set()
+    for c in configs:
+        wanted |= set(c["methods"]) | {v["method"] for v in c.get("ablations", {}).values()}
+    dev = choose_device(entries, device, wanted)
+    entries = [e for e in entries if e["device"] == dev]
+    names = sorted({e.get("device_name", dev) for e in entries})
+    plan = Plan(device=dev, device_name="; ".join(names))
+    for c in configs:
+        dataset = c["dataset"]["name"]
+        n = len(c["labeled"]) * len(c["seeds"])
+        runs = [(m, m, {}) for m in c["methods"]]
+        runs += [
+            (f"abl-{k}", v["method"], v.get("training", {})) for k, v in c.get("ablations", {}).items()
+        ]
+        for run, method, override in runs:
+            training = {**c["training"], **override}
+            entry = _pick(entries, method, training)
+            plan.rows.append(PlanRow(
+                dataset=dataset, run=run, method=method, runs=n,
+                iterations=int(training["iterations"]),
+                ms_per_iter=None if entry is None else float(entry["ms_per_iter"]),
+            ))
+    return plan
+
+
+def render(plan: Plan, console=None) -> None:
+    """Print the plan as a rich table with the total and the device the numbers come from."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    unit = "GPU-h" if plan.device.startswith("cuda") or plan.device == "gpu" else f"{plan.device}-h"
+    table = Table(title=f"Compute plan (step times measured on {plan.device}: {plan.device_name})")
+    for col in ("dataset", "run", "runs", "iterations", "ms/iter", unit):
+        table.add_column(col, justify="left" if col in ("dataset", "run") else "right")
+    for r in plan.rows:
+        ms = "missing" if r.ms_per_iter is None else f"{r.ms_per_iter:,.0f}"
+        hours = "-" if r.hours is None else f"{r.hours:,.1f}"
+        table.add_row(r.dataset, r.run, str(r.runs), f"{r.iterations:,}", ms, hours)
+    table.add_section()
+    table.add_row("total", "", str(sum(r.runs for r in plan.rows)), "", "", f"{plan.total_hours:,.1f}")
+    console.print(table)
+    if plan.missing:
+        console.print(
+            f"[yellow]no step time at these runs' image/batch sizes for: "
+            f"{', '.join(plan.missing)} (not in the total)"
+        )
+    if not plan.device.startswith("cuda"):
+        console.print(
+            f"[bold]These are {plan.device.upper()} hours: the step times were measured on "
+            f"{plan.device}. GPU-hours need step times measured on the GPU "
+            "(python benchmarks/train_step.py --method M --size 224 --batch 8 --record there)."
+        )
+    console.print(f"total: {plan.total_hours:,.1f} {unit}")

@@ -1,0 +1,118 @@
+"""Helpers shared by the benchmark scripts: run settings at paper/default sizes, random batches,
+timing and memory figures. Importable as ``benchmarks.common`` (tests) and as ``common`` (scripts).
+"""
+
+from __future__ import annotations
+
+import copy
+import platform
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from advmim.config import load_config, run_settings
+from advmim.methods import Batch, get_method
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = REPO / "config" / "config.yaml"
+
+# Paper network sizes (shared spec method.md): SSL4MIS U-Net and Swin-UNet "lite" (Swin-T widths).
+PAPER_MODELS = {
+    "unet": {"channels": [16, 32, 64, 128, 256]},
+    "swin_unet": {
+        "embed_dim": 96,
+        "depths": [2, 2, 2, 2],
+        "num_heads": [3, 6, 12, 24],
+        "window_size": 7,
+        "drop_path_rate": 0.2,
+        "pretrained": None,
+    },
+}
+PAPER_MASK_BLOCK = 32
+
+
+def bench_settings(
+    method: str,
+    size: int | None = None,
+    batch: int | None = None,
+    config_path: str | Path = DEFAULT_CONFIG,
+    paper: bool = False,
+    seed: int = 1337,
+) -> dict:
+    """Run settings of ``method`` from a config, optionally at paper network sizes.
+
+    ``paper`` (implied by ``size == 224``) swaps in the paper model sizes and mask block 32;
+    ``size``/``batch`` override img_size and both batch sizes (labeled = unlabeled = batch).
+    """
+    config = load_config(config_path)
+    paper = paper or size == 224
+    settings = run_settings(config, method, config["labeled"][0], seed)
+    settings["models"] = copy.deepcopy(PAPER_MODELS if paper else settings.get("models", {}))
+    if "swin_unet" in settings["models"]:
+        settings["models"]["swin_unet"]["pretrained"] = None  # never reach for weights here
+    if paper:
+        settings["img_size"] = size or 224
+        if "mask_block" in settings["method_params"]:
+            settings["method_params"]["mask_block"] = PAPER_MASK_BLOCK
+    if size is not None:
+        settings["img_size"] = size
+    if batch is not None:
+        settings["batch_labeled"] = settings["batch_unlabeled"] = batch
+    settings["device"] = "cpu"
+    return settings
+
+
+def build_method(settings: dict, device: torch.device | str = "cpu"):
+    torch.manual_seed(settings["seed"])
+    return get_method(settings["method"])(settings, torch.device(device))
+
+
+def random_batch(settings: dict, seed: int = 0, device: torch.device | str = "cpu") -> Batch:
+    """A labeled + unlabeled batch of random images and labels at the run's size."""
+    gen = torch.Generator().manual_seed(seed)
+    s, nl, nu = settings["img_size"], settings["batch_labeled"], settings["batch_unlabeled"]
+    xl = torch.rand(nl, 1, s, s, generator=gen)
+    yl = torch.randint(0, settings["num_classes"], (nl, s, s), generator=gen)
+    xu = torch.rand(nu, 1, s, s, generator=gen)
+    if not get_method(settings["method"]).uses_unlabeled:
+        xu = None
+    return Batch(xl.to(device), yl.to(device), None if xu is None else xu.to(device))
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def median_ms(times_s: list[float]) -> float:
+    return statistics.median(times_s) * 1000
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def machine() -> str:
+    """A one-line description of this machine (CPU model, cores, torch threads)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}"
+
+
+def load_average() -> str:
+    import os
+
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())

@@ -1,0 +1,99 @@
+"""Unoptimised reference of one AdvMIM step, structured like the authors' code.
+
+Every network runs separately on each input: S(xl), S_m(xl), S(xu), S_m(xu) and the same four
+for C, then the discriminators on each map separately. It uses the networks, weights and masks of
+an :class:`advmim.methods.advmim.AdvMIM` instance (masks drawn from the same generator in the same
+order as ``AdvMIM.train_step``), so in a setting where batch composition cannot matter
+(eval-mode BN, no dropout / drop-path) its loss terms equal the optimised step's
+(tests/test_advmim_numerics.py). Benchmark-only code: the package never imports it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from advmim.methods.base import Batch
+from advmim.models.masking import block_mask, token_block_mask
+from advmim.train.losses import ce_loss, dice_loss, lsgan_loss, pseudo_labels, weighted_ce
+from advmim.train.seeding import derive_seed, torch_generator
+
+
+def _swin(net, x, mask=None):
+    tokens = net.embed(x)
+    if mask is not None:
+        tokens = net.mask_tokens(tokens, mask)
+    return net.decode(*net.encode(tokens))
+
+
+def _unet(net, x, mask=None):
+    f0 = net.encoder.stem(x)
+    if mask is not None:
+        f0 = net.mask_features(f0, mask)
+    return net.decoder(net.encoder.from_stem(f0))
+
+
+def masks(method, batch: Batch, iteration: int):
+    """The (S token mask, C pixel mask) of ``iteration``, each for the 2n images [xl; xu]."""
+    p = method.params
+    n2 = batch.xl.shape[0] + batch.xu.shape[0]
+    _, _, h, w = batch.xl.shape
+    gen = torch_generator(derive_seed(method.settings["seed"], iteration, "mask"), batch.xl.device)
+    patch = method.nets["S"].patch_size
+    m_s = token_block_mask(n2, h, w, p["mask_block"], patch, p["mask_ratio"], gen, batch.xl.device)
+    m_c = block_mask(n2, h, w, p["mask_block"], p["mask_ratio"], gen, batch.xl.device)
+    return m_s, m_c
+
+
+def reference_terms(method, batch: Batch, iteration: int):
+    """(terms, outputs): the eight AdvMIM loss terms and the maps the discriminator step needs.
+
+    Supports the full method (all switches on, the paper setting).
+    """
+    p = method.params
+    S, C = method.nets["S"], method.nets["C"]
+    D_S, D_C = method.nets["D_S"], method.nets["D_C"]
+    n = batch.xl.shape[0]
+    m_s, m_c = masks(method, batch, iteration)
+    xl, yl, xu = batch.xl, batch.yl, batch.xu
+    s_l, s_ml = _swin(S, xl), _swin(S, xl, m_s[:n])
+    s_u, s_mu = _swin(S, xu), _swin(S, xu, m_s[n:])
+    c_l, c_ml = _unet(C, xl), _unet(C, xl, m_c[:n])
+    c_u, c_mu = _unet(C, xu), _unet(C, xu, m_c[n:])
+    y_s, w_s = pseudo_labels(s_u)
+    y_c, w_c = pseudo_labels(c_u)
+    terms = {
+        "sup_S": ce_loss(s_l, yl) + dice_loss(s_l, yl),
+        "sup_C": ce_loss(c_l, yl) + dice_loss(c_l, yl),
+        "cross": p["cross_weight"] * (dice_loss(s_u, y_c) + dice_loss(c_u, y_s)),
+        "mask_l_S": ce_loss(s_ml, yl),
+        "mask_u_S": weighted_ce(s_mu, y_c, w_c),
+        "adv_S": p["adv_weight"] * lsgan_loss(D_S(torch.softmax(s_mu, 1)), True),
+        "mask_l_C": ce_loss(c_ml, yl) + dice_loss(c_ml, yl),
+        "mask_u_C": weighted_ce(c_mu, y_s, w_s),
+        "adv_C": p["adv_weight"] * lsgan_loss(D_C(torch.softmax(c_mu, 1)), True),
+    }
+    return terms, {"s_l": s_l, "s_mu": s_mu, "c_l": c_l, "c_mu": c_mu}
+
+
+def reference_disc_loss(method, outputs: dict) -> torch.Tensor:
+    """L_D with each discriminator run separately on real and fake maps."""
+    D_S, D_C = method.nets["D_S"], method.nets["D_C"]
+    o = {k: v.detach() for k, v in outputs.items()}
+    return method.params["disc_weight"] * (
+        lsgan_loss(D_S(torch.softmax(o["s_l"], 1)), True)
+        + lsgan_loss(D_S(torch.softmax(o["s_mu"], 1)), False)
+        + lsgan_loss(D_C(torch.softmax(o["c_l"], 1)), True)
+        + lsgan_loss(D_C(torch.softmax(o["c_mu"], 1)), False)
+    )
+
+
+def reference_step(method, batch: Batch, iteration: int) -> dict[str, float]:
+    """A full training step (both updates) the reference way; returns the logged values."""
+    terms, outputs = reference_terms(method, batch, iteration)
+    loss = sum(terms.values())
+    method.update(loss, ["S", "C"])
+    logged = {"loss": loss.item(), **{k: v.item() for k, v in terms.items()}}
+    d_loss = reference_disc_loss(method, outputs)
+    method.update(d_loss, ["D_S", "D_C"])
+    logged["disc"] = d_loss.item()
+    return logged

@@ -1,0 +1,111 @@
+"""Time one training iteration (``Method.train_step``) of a method on random batches.
+
+Usage:
+  python benchmarks/train_step.py --method advmim --size 224 --batch 8 --iters 2 [--threads 2]
+         [--config config/config.yaml] [--paper] [--warmup 1] [--record]
+
+``--size 224`` (or ``--paper``) uses the paper network sizes (U-Net 16..256, Swin-UNet embed 96,
+depths 2-2-2-2, heads 3-6-12-24, window 7; AdvMIM mask block 32); otherwise the model sizes come
+from the config. ``--batch B`` means B labeled + B unlabeled images (methods that use no
+unlabeled data get only the B labeled ones). ``--record`` stores the median in
+benchmarks/step_times.json (with the device and settings it was measured with) for
+``advmim plan``. Prints a final line ``ms_per_iter=<float> peak_rss_mb=<float>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402
+    DEFAULT_CONFIG,
+    bench_settings,
+    build_method,
+    load_average,
+    machine,
+    median_ms,
+    peak_rss_mb,
+    random_batch,
+    timed,
+)
+
+STEP_TIMES = Path(__file__).resolve().parent / "step_times.json"
+
+
+def time_steps(method, batch, iters: int, warmup: int, start: int = 0) -> list[float]:
+    """Seconds per ``train_step`` call for ``iters`` calls after ``warmup`` untimed ones."""
+    method.train_mode()
+    for it in range(start, start + warmup):
+        method.train_step(batch, it)
+    return [
+        timed(lambda it=it: method.train_step(batch, it))
+        for it in range(start + warmup, start + warmup + iters)
+    ]
+
+
+def record(path: Path, entry: dict) -> None:
+    """Add/replace ``entry`` (keyed by method, device, size, batch) in the step-times file."""
+    from advmim.plan import load_step_times, save_step_times
+
+    data = load_step_times(path) if path.exists() else {"entries": []}
+    key = ("method", "device", "img_size", "batch_labeled", "batch_unlabeled", "threads")
+    data["entries"] = [
+        e for e in data["entries"] if tuple(e.get(k) for k in key) != tuple(entry[k] for k in key)
+    ] + [entry]
+    save_step_times(path, data)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--method", default="advmim")
+    ap.add_argument("--size", type=int, default=None, help="image size (default: config)")
+    ap.add_argument("--batch", type=int, default=None, help="labeled (= unlabeled) batch size")
+    ap.add_argument("--iters", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    ap.add_argument("--paper", action="store_true", help="paper model sizes (implied by --size 224)")
+    ap.add_argument("--record", action="store_true", help=f"store the result in {STEP_TIMES.name}")
+    ap.add_argument("--record-file", type=Path, default=STEP_TIMES)
+    args = ap.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    settings = bench_settings(args.method, args.size, args.batch, args.config, args.paper)
+    method = build_method(settings)
+    batch = random_batch(settings)
+    n_unl = 0 if batch.xu is None else batch.xu.shape[0]
+    print(
+        f"{args.method}: {settings['img_size']} px, batch {batch.xl.shape[0]}+{n_unl}, fp32, "
+        f"{args.threads} threads; load {load_average()}; {machine()}",
+        flush=True,
+    )
+    times = time_steps(method, batch, args.iters, args.warmup)
+    for k, t in enumerate(times):
+        print(f"iter {k}: {t * 1000:.1f} ms", flush=True)
+    ms, rss = median_ms(times), peak_rss_mb()
+    if args.record:
+        from datetime import date
+
+        record(args.record_file, {
+            "method": args.method,
+            "device": "cpu",
+            "device_name": machine(),
+            "threads": args.threads,
+            "img_size": settings["img_size"],
+            "batch_labeled": settings["batch_labeled"],
+            "batch_unlabeled": n_unl,
+            "paper_sizes": bool(args.paper or args.size == 224),
+            "ms_per_iter": round(ms, 1),
+            "iters": args.iters,
+            "date": date.today().isoformat(),
+            "command": "python benchmarks/train_step.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        })
+    print(f"ms_per_iter={ms:.1f} peak_rss_mb={rss:.1f}")
+
+
+if __name__ == "__main__":
+    main()
