@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(VENV)/bin/snakemake --cores $(CORES) --rerun-incomplete $(SNAKEMAKE_ARGS)
+	@echo; cat results/tables/phantom.md
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check advmim tests benchmarks

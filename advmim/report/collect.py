@@ -39,4 +39,16 @@ def collect(metric_files: Iterable[str | Path]) -> pd.DataFrame:
                     "class": cls, "dice": net["mean"]["dice"][cls], "hd95": net["mean"]["hd95"][cls],
                     "file": str(path),
                 })
-    return pd.DataFrame(rows)
+    return broadcast_all_labels(pd.DataFrame(rows))
+
+
+def broadcast_all_labels(df: pd.DataFrame) -> pd.DataFrame:
+    """Repeat the rows of runs trained on all labels (run once) under every labeled ratio."""
+    if df.empty:
+        return df
+    upper = df["method"].map(lambda m: get_method(m).all_labels)
+    ratios = sorted(df.loc[~upper, "labeled"].unique())
+    if not upper.any() or not ratios:
+        return df
+    copies = [df.loc[upper].assign(labeled=int(r)) for r in ratios]
+    return pd.concat([df.loc[~upper], *copies], ignore_index=True)

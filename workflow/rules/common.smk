@@ -51,13 +51,21 @@ def settings_json(wildcards):
     return json.dumps(settings, sort_keys=True)
 
 
+def run_files(pattern, runs):
+    """``pattern`` for every run x labeled x seed; a run trained on all labels (upper bound)
+    does not depend on the labeled subset, so it runs once (at the smallest subset)."""
+    from advmim.methods import get_method
+
+    files = []
+    for run in runs:
+        all_labels = get_method(run_identity(run)[0]).all_labels
+        labeled = [min(config["labeled"])] if all_labels else config["labeled"]
+        files += expand(pattern, run=run, labeled=labeled, seed=config["seeds"])
+    return files
+
+
 def metrics_files(runs):
-    return expand(
-        f"{R}/metrics/{DATASET}/{{run}}/L{{labeled}}/seed{{seed}}.json",
-        run=runs,
-        labeled=config["labeled"],
-        seed=config["seeds"],
-    )
+    return run_files(f"{R}/metrics/{DATASET}/{{run}}/L{{labeled}}/seed{{seed}}.json", runs)
 
 
 def main_metrics():
@@ -82,12 +90,7 @@ FIGURE_FORMATS = ["png", "pdf"]
 
 def main_models():
     """model.pt of every main-table run (their folders also hold train_log.csv, config.json)."""
-    return expand(
-        f"{R}/runs/{DATASET}/{{run}}/L{{labeled}}/seed{{seed}}/model.pt",
-        run=config["methods"],
-        labeled=config["labeled"],
-        seed=config["seeds"],
-    )
+    return run_files(f"{R}/runs/{DATASET}/{{run}}/L{{labeled}}/seed{{seed}}/model.pt", config["methods"])
 
 
 def main_data():
