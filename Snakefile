@@ -17,6 +17,20 @@ if not workflow.overwrite_configfiles:
 
 
 include: "workflow/rules/common.smk"
+
+
+# Jobs find the advmim command through PATH (common.smk puts the running venv first).
+envvars:
+    "PATH",
+
+
+wildcard_constraints:
+    dataset=r"[a-z0-9_]+",
+    run=r"[A-Za-z0-9_.\-]+",
+    labeled=r"\d+",
+    seed=r"\d+",
+
+
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"

@@ -1,4 +1,4 @@
-# Helpers shared by the rule files: config validation, paths, run settings, wildcard constraints.
+# Helpers shared by all rules (config validation, paths, run settings); no rules here.
 import json
 import os
 import sys
@@ -11,15 +11,13 @@ check_data_source(config)
 
 R = config["results_dir"]
 DATASET = config["dataset"]["name"]
-ADVMIM = f"{sys.executable} -m advmim"
+# Jobs call the `advmim` console script of the interpreter running Snakemake (its venv),
+# also when that venv is not activated; SLURM jobs inherit this PATH.
+os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+# Software environment of every rule for `--use-conda` (same dependencies as pyproject.toml).
+CONDA_ENV = os.path.join(workflow.basedir, "environment.yml")
 ABLATION_PREFIX = "abl-"
 
-
-wildcard_constraints:
-    dataset=r"[a-z0-9_]+",
-    run=r"[A-Za-z0-9_.\-]+",
-    labeled=r"\d+",
-    seed=r"\d+",
 
 
 def uses_gpu():

@@ -5,16 +5,18 @@ rule phantom:
     output:
         directory(f"{R}/raw/phantom/database"),
     params:
-        out=f"{R}/raw/phantom",
+        out=lambda w, output: os.path.dirname(output[0]),
         patients=config["dataset"].get("phantom", {}).get("patients", 24),
         seed=config["dataset"].get("phantom", {}).get("seed", 0),
         size=config["dataset"].get("phantom", {}).get("size", 96),
+    conda:
+        CONDA_ENV
     log:
         f"{R}/logs/phantom.log",
     benchmark:
         f"{R}/benchmarks/phantom.tsv"
     shell:
-        "{ADVMIM} phantom --out {params.out} --patients {params.patients} "
+        "advmim phantom --out {params.out} --patients {params.patients} "
         "--seed {params.seed} --size {params.size} > {log} 2>&1"
 
 
@@ -28,14 +30,16 @@ rule download:
     output:
         directory(f"{R}/raw/acdc/database"),
     params:
-        out=f"{R}/raw/acdc",
+        out=lambda w, output: os.path.dirname(output[0]),
         options=download_options(),
+    conda:
+        CONDA_ENV
     log:
         f"{R}/logs/download_acdc.log",
     benchmark:
         f"{R}/benchmarks/download_acdc.tsv"
     shell:
-        "{ADVMIM} download acdc {params.options} --out {params.out} --no-progress > {log} 2>&1"
+        "advmim download acdc {params.options} --out {params.out} --no-progress > {log} 2>&1"
 
 
 if PREPROCESSED_DIR:
@@ -49,12 +53,14 @@ if PREPROCESSED_DIR:
             directory(f"{R}/data/{{dataset}}"),
         params:
             labeled=" ".join(map(str, config["labeled"])),
+        conda:
+            CONDA_ENV
         log:
             f"{R}/logs/prepare_ssl4mis_{{dataset}}.log",
         benchmark:
             f"{R}/benchmarks/prepare_ssl4mis_{{dataset}}.tsv"
         shell:
-            "{ADVMIM} prepare-ssl4mis {input.src} --out {output} --dataset {wildcards.dataset} "
+            "advmim prepare-ssl4mis {input.src} --out {output} --dataset {wildcards.dataset} "
             "--labeled {params.labeled} > {log} 2>&1"
 
 else:
@@ -66,10 +72,12 @@ else:
             directory(f"{R}/data/{{dataset}}"),
         params:
             options=convert_options,
+        conda:
+            CONDA_ENV
         log:
             f"{R}/logs/convert_{{dataset}}.log",
         benchmark:
             f"{R}/benchmarks/convert_{{dataset}}.tsv"
         shell:
-            "{ADVMIM} convert {wildcards.dataset} --raw {input.raw} --out {output} "
+            "advmim convert {wildcards.dataset} --raw {input.raw} --out {output} "
             "{params.options} > {log} 2>&1"

@@ -11,10 +11,12 @@ rule evaluate:
         mode=config["evaluation"]["mode"],
         split=config["evaluation"].get("split", "test"),
     threads: 1
+    conda:
+        CONDA_ENV
     log:
         f"{R}/logs/evaluate/{{dataset}}/{{run}}_L{{labeled}}_seed{{seed}}.log",
     benchmark:
         f"{R}/benchmarks/evaluate/{{dataset}}/{{run}}_L{{labeled}}_seed{{seed}}.tsv"
     shell:
-        "{ADVMIM} evaluate --model {input.model} --data {input.data} --out {output} "
+        "advmim evaluate --model {input.model} --data {input.data} --out {output} "
         "--mode {params.mode} --split {params.split} --threads {threads} > {log} 2>&1"

@@ -21,12 +21,14 @@ rule table:
         stats=report(f"{R}/tables/{DATASET}_stats.csv", caption="../report/stats.rst", category="Tables"),
     params:
         config=lambda w: json.dumps(config, sort_keys=True),
+    conda:
+        CONDA_ENV
     log:
         f"{R}/logs/table_{DATASET}.log",
     benchmark:
         f"{R}/benchmarks/table_{DATASET}.tsv"
     shell:
-        "{ADVMIM} table --kind main --config-json {params.config:q} --metrics {input.metrics} "
+        "advmim table --kind main --config-json {params.config:q} --metrics {input.metrics} "
         "--references {input.refs} --stats-out {output.stats} --out {output.md} 2>&1 | tee {log}"
 
 
@@ -39,12 +41,14 @@ rule metrics_summary:
     output:
         summary=f"{R}/metrics/{DATASET}_summary.json",
         curves=directory(f"{R}/plots/{DATASET}"),
+    conda:
+        CONDA_ENV
     log:
         f"{R}/logs/metrics_summary_{DATASET}.log",
     benchmark:
         f"{R}/benchmarks/metrics_summary_{DATASET}.tsv"
     shell:
-        "{ADVMIM} summarize --metrics {input.metrics} --out {output.summary} "
+        "advmim summarize --metrics {input.metrics} --out {output.summary} "
         "--curves {output.curves} --runs {input.models} > {log} 2>&1"
 
 
@@ -59,12 +63,14 @@ rule ablation_table:
         html=report(f"{R}/tables/{DATASET}_ablations.html", caption="../report/ablations.rst", category="Tables"),
     params:
         config=lambda w: json.dumps(config, sort_keys=True),
+    conda:
+        CONDA_ENV
     log:
         f"{R}/logs/ablation_table_{DATASET}.log",
     benchmark:
         f"{R}/benchmarks/ablation_table_{DATASET}.tsv"
     shell:
-        "{ADVMIM} table --kind ablation --config-json {params.config:q} --metrics {input.metrics} "
+        "advmim table --kind ablation --config-json {params.config:q} --metrics {input.metrics} "
         "--references {input.refs} --out {output.md} 2>&1 | tee {log}"
 
 
@@ -92,13 +98,15 @@ rule figures:
             for p in figure_paths("qualitative")
         ],
     params:
-        out=f"{R}/figures/{DATASET}",
+        out=lambda w, output: os.path.dirname(output.dice[0]),
         order=" ".join(config["methods"]),
     threads: 1
+    conda:
+        CONDA_ENV
     log:
         f"{R}/logs/figures_{DATASET}.log",
     benchmark:
         f"{R}/benchmarks/figures_{DATASET}.tsv"
     shell:
-        "{ADVMIM} figures --metrics {input.metrics} --runs {input.models} --data {input.data} "
+        "advmim figures --metrics {input.metrics} --runs {input.models} --data {input.data} "
         "--order {params.order} --out {params.out} --threads {threads} > {log} 2>&1"

@@ -12,10 +12,12 @@ rule train:
     threads: config["training"].get("threads", 1)
     resources:
         gpu=TRAIN_GPU,
+    conda:
+        CONDA_ENV
     log:
         f"{R}/logs/train/{{dataset}}/{{run}}_L{{labeled}}_seed{{seed}}.log",
     benchmark:
         f"{R}/benchmarks/train/{{dataset}}/{{run}}_L{{labeled}}_seed{{seed}}.tsv"
     shell:
-        "{ADVMIM} train --data {input.data} --settings {params.settings:q} "
+        "advmim train --data {input.data} --settings {params.settings:q} "
         "--out {params.run_dir} --threads {threads} > {log} 2>&1"
