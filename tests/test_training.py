@@ -75,3 +75,12 @@ def test_corrupt_checkpoint_names_the_file(phantom_data, tiny_settings, tmp_path
     ckpt.write_bytes(b"not a checkpoint")
     with pytest.raises(AdvmimError, match=str(ckpt)):
         train(tiny_settings("supervised_unet"), phantom_data, tmp_path / "r", progress=False)
+
+
+def test_amp_setting_keeps_fp32_numerics_on_cpu(phantom_data, tiny_settings, tmp_path):
+    off = train(tiny_settings("advmim", iterations=2), phantom_data, tmp_path / "off", progress=False)
+    bf16 = train(tiny_settings("advmim", iterations=2, amp="bf16"), phantom_data, tmp_path / "bf16",
+                 progress=False)
+    _assert_same(_weights(off), _weights(bf16))
+    info = (tmp_path / "bf16" / "run_info.json").read_text()
+    assert '"amp": "off"' in info and '"peak_memory_mb"' in info

@@ -45,6 +45,7 @@ class Method:
             k: v.to(device) for k, v in self.build_networks().items()
         }
         self.frozen: set[str] = set(self.frozen_networks())
+        self.scaler = None  # fp16 loss scaler, set by the training loop on GPU
         self.optimizers = {
             name: torch.optim.SGD(
                 net.parameters(),
@@ -82,12 +83,20 @@ class Method:
         """Zero grads, backpropagate ``loss``, clip and step the optimisers of ``names``."""
         for name in names:
             self.optimizers[name].zero_grad(set_to_none=True)
-        loss.backward()
+        scaler = self.scaler
+        (scaler.scale(loss) if scaler else loss).backward()
         clip = self.settings.get("grad_clip")
         for name in names:
+            if scaler:
+                scaler.unscale_(self.optimizers[name])
             if clip:
                 nn.utils.clip_grad_norm_(self.nets[name].parameters(), clip)
-            self.optimizers[name].step()
+            if scaler:
+                scaler.step(self.optimizers[name])
+            else:
+                self.optimizers[name].step()
+        if scaler:
+            scaler.update()
 
     def set_lr(self, lr: float) -> None:
         for opt in self.optimizers.values():
@@ -102,13 +111,18 @@ class Method:
         return {key: self.nets[key] for key in self.reported}
 
     def state_dict(self) -> dict:
-        return {
+        state = {
             "nets": {k: v.state_dict() for k, v in self.nets.items()},
             "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
         }
+        if self.scaler is not None:
+            state["scaler"] = self.scaler.state_dict()
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         for k, v in state["nets"].items():
             self.nets[k].load_state_dict(v)
         for k, v in state["optimizers"].items():
             self.optimizers[k].load_state_dict(v)
+        if self.scaler is not None and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])

@@ -16,6 +16,8 @@ from advmim.errors import AdvmimError
 from advmim.io import write_json, write_text
 from advmim.methods import Batch, get_method
 from advmim.train.checkpoint import load_checkpoint, save_checkpoint
+from advmim.train.gpu import peak_memory_mb
+from advmim.train.precision import amp_dtype, autocast, grad_scaler
 from advmim.train.sampling import EpochSampler
 from advmim.train.schedule import poly_lr
 from advmim.train.seeding import derive_seed, seed_everything
@@ -126,6 +128,10 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
     seed = int(settings["seed"])
     seed_everything(seed)
     method = get_method(settings["method"])(settings, device)
+    dtype = amp_dtype(settings.get("amp"), device)
+    method.scaler = grad_scaler(dtype, device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     labeled, unlabeled = training_sets(settings, data_dir)
     lab_sampler = EpochSampler(len(labeled), settings["batch_labeled"], seed, "labeled")
     unl_sampler = (
@@ -162,7 +168,8 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
             torch.manual_seed(derive_seed(seed, it, "torch"))
             xl, yl = make_batch(labeled, lab_sampler, it, device)
             xu = make_batch(unlabeled, unl_sampler, it, device)[0] if unl_sampler else None
-            losses = method.train_step(Batch(xl, yl, xu), it)
+            with autocast(dtype, device):
+                losses = method.train_step(Batch(xl, yl, xu), it)
             _check_finite(losses, it, run_dir)
             rows.append({"iteration": it + 1, "lr": lr, **losses})
             logger.update(it, losses, lr)
@@ -174,8 +181,12 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
         logger.close()
     write_log_csv(run_dir / "train_log.csv", rows)
     nets = {k: v.state_dict() for k, v in method.eval_networks().items()}
-    save_checkpoint(model_path, {"settings": settings, "nets": nets, "iterations": total,
-                                "train_seconds": time.perf_counter() - t_start})
+    info = {"device": str(device), "amp": str(dtype) if dtype else "off",
+            "train_seconds": round(time.perf_counter() - t_start, 3), "iterations_run": total - start,
+            "peak_memory_mb": round(peak_memory_mb(device), 1)}
+    write_json(run_dir / "run_info.json", info)
+    print(f"peak memory {info['peak_memory_mb']} MiB on {device}", file=sys.stderr, flush=True)
+    save_checkpoint(model_path, {"settings": settings, "nets": nets, "iterations": total, **info})
     ckpt_path.unlink(missing_ok=True)
     return model_path
 
