@@ -64,3 +64,23 @@ def test_killed_training_resumes_to_identical_metrics(tmp_path):
     metric = "results/metrics/phantom/supervised_unet/L1/seed1337.json"
     assert (killed_dir / metric).read_text() == (whole_dir / metric).read_text()
     assert (killed_dir / RUN / "train_log.csv").read_text() == (whole_dir / RUN / "train_log.csv").read_text()
+
+
+def test_bad_input_fails_clearly_and_retries_stay_bounded(tmp_path):
+    config = tiny_config(tmp_path / "results", methods=("supervised_unet",), iterations=2)
+    config["labeled"] = [1]
+    configfile = write_config(tmp_path / "tiny.yaml", config)
+    data = "results/data/phantom"
+    assert snakemake(tmp_path, configfile, "--cores", "1", str(tmp_path / data)).returncode == 0
+    first = (tmp_path / data / "labeled" / "1.list").read_text().split()[0]
+    broken = tmp_path / data / "data" / "slices" / f"{first}.h5"
+    broken.write_bytes(broken.read_bytes()[:100])  # truncated file
+
+    started = time.monotonic()
+    done = snakemake(tmp_path, configfile, "--cores", "1", "--retries", "2")
+    assert done.returncode != 0
+    assert time.monotonic() - started < 300
+    log = (tmp_path / "results/logs/train/phantom/supervised_unet_L1_seed1337.log").read_text()
+    assert f"{broken.name}" in log and "cannot read h5" in log
+    assert "Traceback" not in log  # one clear line, not a crash deep in training
+    assert not (tmp_path / RUN / "model.pt").exists()
