@@ -162,7 +162,7 @@ class Runner:
 
 def _make_repo(repo: Path) -> None:
     repo.mkdir()
-    for name in ("Snakefile", "dvc.yaml", ".dvcignore", ".gitignore"):
+    for name in ("Snakefile", "dvc.yaml", ".dvcignore", ".gitignore", "environment.yml"):
         shutil.copy2(ROOT / name, repo / name)
     ignore = shutil.ignore_patterns("*.egg-info", ".snakemake*")
     shutil.copytree(ROOT / "workflow", repo / "workflow", ignore=ignore)

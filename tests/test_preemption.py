@@ -36,7 +36,9 @@ def _training_pid(workdir) -> int:
                 argv = Path(f"/proc/{entry}/cmdline").read_bytes().decode().split("\0")
             except OSError:
                 continue
-            if argv[1:4] == ["-m", "advmim", "train"] and str(workdir) in " ".join(argv):
+            # the python process of the `advmim train` console script (not its /bin/sh parent)
+            script = argv[1] if len(argv) > 2 else ""
+            if script.endswith("/advmim") and argv[2] == "train" and str(workdir) in " ".join(argv):
                 return int(entry)
     raise AssertionError("no training process found")
 
