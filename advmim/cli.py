@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from advmim import __version__
 from advmim.errors import AdvmimError
+from advmim.host_memory import reuse_freed_memory
 
 
 def _command_modules():
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    reuse_freed_memory()
     try:
         return int(args._run(args) or 0)
     except AdvmimError as exc:
