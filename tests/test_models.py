@@ -151,3 +151,30 @@ def test_registry_errors():
     with pytest.raises(ConfigError, match="divisible"):
         build_model("swin_unet", 4, 40)
     assert "embed_dim" in model_params("swin_unet") and "channels" in model_params("unet")
+
+
+def test_swin_logits_equal_head_of_full_resolution_expansion():
+    """to_logits (norm + head before the pixel shuffle) is head(final_expand(x)), gradients too."""
+    net = tiny("swin_unet", size=64)
+    x = torch.randn(2, 16, 16, 12, requires_grad=True)
+    expected = net.head(net.final_expand(x).permute(0, 3, 1, 2))
+    (g_expected,) = torch.autograd.grad(expected.square().sum(), x)
+    got = net.to_logits(x)
+    (g_got,) = torch.autograd.grad(got.square().sum(), x)
+    assert got.shape == (2, 4, 64, 64)
+    assert torch.allclose(got, expected, atol=1e-5)
+    assert torch.allclose(g_got, g_expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_method_networks_memory_layout(channels_last, tiny_settings):
+    from advmim.methods import get_method
+
+    settings = tiny_settings("ctct", channels_last=channels_last)
+    method = get_method("ctct")(settings, torch.device("cpu"))
+    weight = method.nets["C"].encoder.stem[4].weight  # a 3x3 conv with several input channels
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    assert weight.is_contiguous(memory_format=fmt)
+    assert not weight.is_contiguous(
+        memory_format=torch.contiguous_format if channels_last else torch.channels_last
+    )

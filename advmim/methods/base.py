@@ -41,8 +41,10 @@ class Method:
         self.params = settings["method_params"]
         self.device = device
         self.num_classes = settings["num_classes"]
+        # channels-last: oneDNN's convolutions run faster on NHWC (benchmarks/README.md)
+        layout = torch.channels_last if settings.get("channels_last", True) else torch.contiguous_format
         self.nets: dict[str, nn.Module] = {
-            k: v.to(device) for k, v in self.build_networks().items()
+            k: v.to(device, memory_format=layout) for k, v in self.build_networks().items()
         }
         self.frozen: set[str] = set(self.frozen_networks())
         self.scaler = None  # fp16 loss scaler, set by the training loop on GPU
@@ -79,12 +81,20 @@ class Method:
     def discriminator(self) -> nn.Module:
         return build_discriminator(self.num_classes)
 
-    def update(self, loss: torch.Tensor, names: list[str]) -> None:
-        """Zero grads, backpropagate ``loss``, clip and step the optimisers of ``names``."""
+    def update(self, loss: torch.Tensor, names: list[str], retain_graph: bool = False) -> None:
+        """Zero grads, backpropagate ``loss``, clip and step the optimisers of ``names``.
+
+        Gradients are computed for the parameters of ``names`` only: a network outside ``names``
+        that ``loss`` passes through (a discriminator in a generator loss) gets no weight
+        gradients. ``retain_graph`` keeps the graph for a later update that shares part of it.
+        """
         for name in names:
             self.optimizers[name].zero_grad(set_to_none=True)
         scaler = self.scaler
-        (scaler.scale(loss) if scaler else loss).backward()
+        params = [q for name in names for q in self.nets[name].parameters() if q.requires_grad]
+        torch.autograd.backward(
+            scaler.scale(loss) if scaler else loss, inputs=params, retain_graph=retain_graph
+        )
         clip = self.settings.get("grad_clip")
         for name in names:
             if scaler:

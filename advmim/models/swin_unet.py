@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from timm.layers import PatchEmbed
 from timm.models.swin_transformer import SwinTransformerStage
 from torch import nn
@@ -162,8 +163,22 @@ class SwinUNet(nn.Module):
             self.concat_back, self.layers_up, self.expands, reversed(skips), strict=True
         ):
             x = expand(stage(proj(torch.cat([x, skip], dim=-1))))
-        x = self.final_expand(self.norm_up(x))
-        return self.head(x.permute(0, 3, 1, 2))
+        return self.to_logits(self.norm_up(x))
+
+    def to_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Level-0 tokens (B, h, w, C) -> logits (B, classes, p*h, p*w): ``head(final_expand(x))``.
+
+        The LayerNorm and the 1x1 head act on each output pixel alone, so they run on the
+        (B, h, w, p*p, C) expansion before the pixel shuffle: only the small class map is
+        rearranged (no copy and no 1x1 convolution of the full-resolution C-channel map).
+        """
+        fe = self.final_expand
+        b, h, w, _ = x.shape
+        s = fe.scale
+        z = fe.norm(fe.expand(x).view(b, h, w, s * s, fe.out_dim))
+        logits = F.linear(z, self.head.weight.flatten(1))  # the 1x1 conv head, bias-free
+        k = logits.shape[-1]
+        return logits.view(b, h, w, s, s, k).permute(0, 5, 1, 3, 2, 4).reshape(b, k, h * s, w * s)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Unmasked branch only (inference path)."""
