@@ -1,6 +1,6 @@
 """Unoptimised reference of one AdvMIM step, structured like the authors' code.
 
-Every network runs separately on each input: S(xl), S_m(xl), S(xu), S_m(xu) and the same four
+Every network runs separately on each input (NCHW, Swin-UNet's full-resolution head): S(xl), S_m(xl), S(xu), S_m(xu) and the same four
 for C, then the discriminators on each map separately. It uses the networks, weights and masks of
 an :class:`advmim.methods.advmim.AdvMIM` instance (masks drawn from the same generator in the same
 order as ``AdvMIM.train_step``), so in a setting where batch composition cannot matter
@@ -19,10 +19,19 @@ from advmim.train.seeding import derive_seed, torch_generator
 
 
 def _swin(net, x, mask=None):
+    """Swin-UNet forward as its authors wrote it: the final 4x patch expansion and its
+    LayerNorm run at full resolution, then a 1x1 convolution to the classes."""
     tokens = net.embed(x)
     if mask is not None:
         tokens = net.mask_tokens(tokens, mask)
-    return net.decode(*net.encode(tokens))
+    x, skips = net.encode(tokens)
+    x = net.up_first(x)
+    for proj, stage, expand, skip in zip(
+        net.concat_back, net.layers_up, net.expands, reversed(skips), strict=True
+    ):
+        x = expand(stage(proj(torch.cat([x, skip], dim=-1))))
+    x = net.final_expand(net.norm_up(x))
+    return net.head(x.permute(0, 3, 1, 2))
 
 
 def _unet(net, x, mask=None):

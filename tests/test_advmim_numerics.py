@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from benchmarks.common import bench_settings, build_method, random_batch
-from benchmarks.reference_advmim import reference_disc_loss, reference_terms
+from benchmarks.reference_advmim import reference_disc_loss, reference_step, reference_terms
 
 torch.set_num_threads(2)
 
@@ -50,3 +50,30 @@ def test_reference_differs_from_a_different_mask():
         a, _ = reference_terms(method, batch, 0)
         b, _ = reference_terms(method, batch, 1)
     assert a["mask_l_S"].item() != pytest.approx(b["mask_l_S"].item(), rel=1e-6)
+
+
+def test_one_step_updates_weights_as_the_reference_does():
+    """Both updates of a step (generator: S, C; discriminators) land on the reference's weights:
+    the shared discriminator pass on the masked maps and the generator update without
+    discriminator gradients change nothing but the work done."""
+    method = _method()
+    batch = random_batch(method.settings, seed=3)
+    ref_method = copy.deepcopy(method)
+    method.train_step(batch, 3)
+    reference_step(ref_method, batch, 3)
+    for key, net in method.nets.items():
+        ref = dict(ref_method.nets[key].named_parameters())
+        for name, value in net.named_parameters():
+            assert torch.allclose(value, ref[name], rtol=1e-4, atol=1e-6), f"{key}.{name}"
+    moved = method.nets["D_S"].net[0].weight - _method().nets["D_S"].net[0].weight
+    assert moved.abs().max() > 0  # the discriminator update did happen
+
+
+def test_generator_update_leaves_discriminator_gradients_alone():
+    method = _method()
+    batch = random_batch(method.settings)
+    x = torch.cat([batch.xl, batch.xu])
+    loss = method.nets["D_S"](method.nets["S"](x).softmax(1)).square().mean()
+    method.update(loss, ["S"])
+    assert all(p.grad is None for p in method.nets["D_S"].parameters())
+    assert any(p.grad is not None for p in method.nets["S"].parameters())

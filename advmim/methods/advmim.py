@@ -70,35 +70,36 @@ class AdvMIM(Method):
         }
         if not p["confidence_weights"]:
             w_s, w_c = torch.ones_like(w_s), torch.ones_like(w_c)
-        if s_m is not None:
-            s_ml, s_mu = s_m[:n], s_m[n:]
+        # (discriminator, real map, its output on the masked unlabeled map) per adversarial pair
+        adversarial = []
+        for key, out_l, out_m, y_other, w_other in (
+            ("S", s_l, s_m, y_c, w_c), ("C", c_l, c_m, y_s, w_s)
+        ):
+            if out_m is None:
+                continue
+            ml, mu = out_m[:n], out_m[n:]
             if p["masked_labeled"]:
-                terms["mask_l_S"] = ce_loss(s_ml, batch.yl)
+                sup = ce_loss(ml, batch.yl)
+                terms[f"mask_l_{key}"] = sup + dice_loss(ml, batch.yl) if key == "C" else sup
             if p["masked_unlabeled"]:
-                terms["mask_u_S"] = weighted_ce(s_mu, y_c, w_c)
+                terms[f"mask_u_{key}"] = weighted_ce(mu, y_other, w_other)
             if p["adversarial"]:
-                terms["adv_S"] = p["adv_weight"] * lsgan_loss(self.nets["D_S"](s_mu.softmax(1)), True)
-        if c_m is not None:
-            c_ml, c_mu = c_m[:n], c_m[n:]
-            if p["masked_labeled"]:
-                terms["mask_l_C"] = ce_loss(c_ml, batch.yl) + dice_loss(c_ml, batch.yl)
-            if p["masked_unlabeled"]:
-                terms["mask_u_C"] = weighted_ce(c_mu, y_s, w_s)
-            if p["adversarial"]:
-                terms["adv_C"] = p["adv_weight"] * lsgan_loss(self.nets["D_C"](c_mu.softmax(1)), True)
+                disc = f"D_{key}"
+                d_fake = self.nets[disc](mu.softmax(1))
+                terms[f"adv_{key}"] = p["adv_weight"] * lsgan_loss(d_fake, True)
+                adversarial.append((disc, out_l, d_fake))
         loss = sum(terms.values())
-        self.update(loss, ["S", "C"])
+        # the discriminator's output on the fake maps is shared with its own update below
+        # (its weights do not change in between), so the graph is kept for that backward
+        self.update(loss, ["S", "C"], retain_graph=bool(adversarial))
         logged = {"loss": loss.item(), **{k: v.item() for k, v in terms.items()}}
 
-        if p["adversarial"]:
-            pairs = [("D_S", s_l, s_m[n:])]
-            if c_m is not None:
-                pairs.append(("D_C", c_l, c_m[n:]))
+        if adversarial:
             d_loss = p["disc_weight"] * sum(
                 lsgan_loss(self.nets[d](real.detach().softmax(1)), True)
-                + lsgan_loss(self.nets[d](fake.detach().softmax(1)), False)
-                for d, real, fake in pairs
+                + lsgan_loss(d_fake, False)
+                for d, real, d_fake in adversarial
             )
-            self.update(d_loss, [d for d, _, _ in pairs])
+            self.update(d_loss, [d for d, _, _ in adversarial])
             logged["disc"] = d_loss.item()
         return logged
