@@ -100,11 +100,13 @@ def _pick(entries: list[dict], method: str, training: dict) -> dict | None:
     """The entry for ``method`` measured at the run's image and batch sizes (None: not measured).
 
     Step times do not transfer between sizes (a 64 px step says little about a 224 px one), so
-    an entry at other sizes is not used.
+    an entry at other sizes is not used, nor one measured with another ``amp`` setting (entries
+    without one are fp32).
     """
-    want = (training["img_size"], training["batch_labeled"])
+    want = (training["img_size"], training["batch_labeled"], training.get("amp", "off"))
     for e in entries:
-        if e["method"] == method and (e.get("img_size"), e.get("batch_labeled")) == want:
+        got = (e.get("img_size"), e.get("batch_labeled"), e.get("amp", "off"))
+        if e["method"] == method and got == want:
             return e
     return None
 

@@ -1,6 +1,7 @@
 """The shared training loop: determinism, resume after interruption, logs, refusal to overwrite."""
 
 import csv
+import math
 
 import pytest
 import torch
@@ -77,10 +78,31 @@ def test_corrupt_checkpoint_names_the_file(phantom_data, tiny_settings, tmp_path
         train(tiny_settings("supervised_unet"), phantom_data, tmp_path / "r", progress=False)
 
 
-def test_amp_setting_keeps_fp32_numerics_on_cpu(phantom_data, tiny_settings, tmp_path):
+def test_fp16_setting_keeps_fp32_numerics_on_cpu(phantom_data, tiny_settings, tmp_path):
+    off = train(tiny_settings("advmim", iterations=2), phantom_data, tmp_path / "off", progress=False)
+    fp16 = train(tiny_settings("advmim", iterations=2, amp="fp16"), phantom_data, tmp_path / "fp16",
+                 progress=False)
+    _assert_same(_weights(off), _weights(fp16))
+    info = (tmp_path / "fp16" / "run_info.json").read_text()
+    assert '"amp": "off"' in info and '"peak_memory_mb"' in info
+
+
+def test_bf16_on_cpu_follows_native_support(phantom_data, tiny_settings, tmp_path):
+    """bf16 autocast runs on a CPU with native bf16, and changes the numerics (slightly);
+    without native support training stays fp32."""
+    from advmim.train.precision import cpu_has_native_bf16
+
     off = train(tiny_settings("advmim", iterations=2), phantom_data, tmp_path / "off", progress=False)
     bf16 = train(tiny_settings("advmim", iterations=2, amp="bf16"), phantom_data, tmp_path / "bf16",
                  progress=False)
-    _assert_same(_weights(off), _weights(bf16))
     info = (tmp_path / "bf16" / "run_info.json").read_text()
-    assert '"amp": "off"' in info and '"peak_memory_mb"' in info
+    a, b = _weights(off), _weights(bf16)
+    if not cpu_has_native_bf16():
+        _assert_same(a, b)
+        assert '"amp": "off"' in info
+        return
+    assert '"amp": "torch.bfloat16"' in info
+    diffs = [(v - b[net][name]).abs().max().item()
+             for net in a for name, v in a[net].items() if v.is_floating_point()]
+    assert max(diffs) > 0
+    assert all(math.isfinite(d) for d in diffs)
