@@ -20,6 +20,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import PAPER_MODELS, load_average, machine, median_ms, peak_rss_mb, timed  # noqa: E402
 
+from advmim.host_memory import reuse_freed_memory  # noqa: E402
 from advmim.inference import predict_volume  # noqa: E402
 from advmim.models import build_model  # noqa: E402
 
@@ -32,6 +33,7 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=16)
     args = ap.parse_args(argv)
+    reuse_freed_memory()  # as every advmim command does
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     cpu = torch.device("cpu")

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import torch
 
+from advmim.host_memory import reuse_freed_memory
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     DEFAULT_CONFIG,
@@ -36,15 +38,23 @@ from common import (  # noqa: E402
 STEP_TIMES = Path(__file__).resolve().parent / "step_times.json"
 
 
-def time_steps(method, batch, iters: int, warmup: int, start: int = 0) -> list[float]:
-    """Seconds per ``train_step`` call for ``iters`` calls after ``warmup`` untimed ones."""
+def time_steps(method, batch, iters: int, warmup: int, start: int = 0, amp: str = "off") -> list[float]:
+    """Seconds per ``train_step`` call for ``iters`` calls after ``warmup`` untimed ones,
+    under the training loop's autocast for ``amp`` (as ``advmim train`` runs it)."""
+    from advmim.train.precision import amp_dtype, autocast
+
+    dtype = amp_dtype(amp, method.device)
+    if amp != "off" and dtype is None:
+        raise SystemExit(f"amp {amp!r} does not run on {method.device} here (it would train in fp32)")
+
+    def step(it):
+        with autocast(dtype, method.device):
+            method.train_step(batch, it)
+
     method.train_mode()
     for it in range(start, start + warmup):
-        method.train_step(batch, it)
-    return [
-        timed(lambda it=it: method.train_step(batch, it))
-        for it in range(start + warmup, start + warmup + iters)
-    ]
+        step(it)
+    return [timed(lambda it=it: step(it)) for it in range(start + warmup, start + warmup + iters)]
 
 
 def record(path: Path, entry: dict) -> None:
@@ -52,10 +62,12 @@ def record(path: Path, entry: dict) -> None:
     from advmim.plan import load_step_times, save_step_times
 
     data = load_step_times(path) if path.exists() else {"entries": []}
-    key = ("method", "device", "img_size", "batch_labeled", "batch_unlabeled", "threads")
-    data["entries"] = [
-        e for e in data["entries"] if tuple(e.get(k) for k in key) != tuple(entry[k] for k in key)
-    ] + [entry]
+    key = ("method", "device", "img_size", "batch_labeled", "batch_unlabeled", "threads", "amp")
+
+    def ident(e):
+        return tuple(e.get(k, "off" if k == "amp" else None) for k in key)
+
+    data["entries"] = [e for e in data["entries"] if ident(e) != ident(entry)] + [entry]
     save_step_times(path, data)
 
 
@@ -69,21 +81,25 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     ap.add_argument("--paper", action="store_true", help="paper model sizes (implied by --size 224)")
+    ap.add_argument("--amp", choices=["off", "bf16", "fp16"], default="off",
+                    help="autocast as the training setting amp (default off: fp32)")
     ap.add_argument("--record", action="store_true", help=f"store the result in {STEP_TIMES.name}")
     ap.add_argument("--record-file", type=Path, default=STEP_TIMES)
     args = ap.parse_args(argv)
 
+    reuse_freed_memory()  # as every advmim command does
     torch.set_num_threads(args.threads)
     settings = bench_settings(args.method, args.size, args.batch, args.config, args.paper)
     method = build_method(settings)
     batch = random_batch(settings)
     n_unl = 0 if batch.xu is None else batch.xu.shape[0]
     print(
-        f"{args.method}: {settings['img_size']} px, batch {batch.xl.shape[0]}+{n_unl}, fp32, "
+        f"{args.method}: {settings['img_size']} px, batch {batch.xl.shape[0]}+{n_unl}, "
+        f"{'fp32' if args.amp == 'off' else args.amp + ' autocast'}, "
         f"{args.threads} threads; load {load_average()}; {machine()}",
         flush=True,
     )
-    times = time_steps(method, batch, args.iters, args.warmup)
+    times = time_steps(method, batch, args.iters, args.warmup, amp=args.amp)
     for k, t in enumerate(times):
         print(f"iter {k}: {t * 1000:.1f} ms", flush=True)
     ms, rss = median_ms(times), peak_rss_mb()
@@ -95,6 +111,7 @@ def main(argv=None) -> None:
             "device": "cpu",
             "device_name": machine(),
             "threads": args.threads,
+            "amp": args.amp,
             "img_size": settings["img_size"],
             "batch_labeled": settings["batch_labeled"],
             "batch_unlabeled": n_unl,
