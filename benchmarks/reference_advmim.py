@@ -1,7 +1,8 @@
 """Unoptimised reference of one AdvMIM step, structured like the authors' code.
 
-Every network runs separately on each input (NCHW, Swin-UNet's full-resolution head): S(xl), S_m(xl), S(xu), S_m(xu) and the same four
-for C, then the discriminators on each map separately. It uses the networks, weights and masks of
+Every network runs separately on each input (NCHW, Swin-UNet's full-resolution head):
+S(xl), S_m(xl), S(xu), S_m(xu) and the same four for C, then the discriminators on each map
+separately. It uses the networks, weights and masks of
 an :class:`advmim.methods.advmim.AdvMIM` instance (masks drawn from the same generator in the same
 order as ``AdvMIM.train_step``), so in a setting where batch composition cannot matter
 (eval-mode BN, no dropout / drop-path) its loss terms equal the optimised step's
@@ -24,13 +25,7 @@ def _swin(net, x, mask=None):
     tokens = net.embed(x)
     if mask is not None:
         tokens = net.mask_tokens(tokens, mask)
-    x, skips = net.encode(tokens)
-    x = net.up_first(x)
-    for proj, stage, expand, skip in zip(
-        net.concat_back, net.layers_up, net.expands, reversed(skips), strict=True
-    ):
-        x = expand(stage(proj(torch.cat([x, skip], dim=-1))))
-    x = net.final_expand(net.norm_up(x))
+    x = net.final_expand(net.decode_tokens(*net.encode(tokens)))
     return net.head(x.permute(0, 3, 1, 2))
 
 

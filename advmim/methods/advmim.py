@@ -79,8 +79,10 @@ class AdvMIM(Method):
                 continue
             ml, mu = out_m[:n], out_m[n:]
             if p["masked_labeled"]:
-                sup = ce_loss(ml, batch.yl)
-                terms[f"mask_l_{key}"] = sup + dice_loss(ml, batch.yl) if key == "C" else sup
+                term = ce_loss(ml, batch.yl)
+                if key == "C":  # the CNN's masked labeled term adds Dice; the transformer's is CE
+                    term = term + dice_loss(ml, batch.yl)
+                terms[f"mask_l_{key}"] = term
             if p["masked_unlabeled"]:
                 terms[f"mask_u_{key}"] = weighted_ce(mu, y_other, w_other)
             if p["adversarial"]:

@@ -156,14 +156,18 @@ class SwinUNet(nn.Module):
             skips.append(x)
         return self.norm(x), skips[:-1]
 
-    def decode(self, x: torch.Tensor, skips: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Bottleneck + skips -> logits (B, classes, H, W)."""
+    def decode_tokens(self, x: torch.Tensor, skips: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Bottleneck + skips -> normed level-0 tokens (B, h, w, embed), the head's input."""
         x = self.up_first(x)
         for proj, stage, expand, skip in zip(
             self.concat_back, self.layers_up, self.expands, reversed(skips), strict=True
         ):
             x = expand(stage(proj(torch.cat([x, skip], dim=-1))))
-        return self.to_logits(self.norm_up(x))
+        return self.norm_up(x)
+
+    def decode(self, x: torch.Tensor, skips: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Bottleneck + skips -> logits (B, classes, H, W)."""
+        return self.to_logits(self.decode_tokens(x, skips))
 
     def to_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Level-0 tokens (B, h, w, C) -> logits (B, classes, p*h, p*w): ``head(final_expand(x))``.
