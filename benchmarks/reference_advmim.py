@@ -1,12 +1,12 @@
-"""Unoptimised reference of one AdvMIM step, structured like the authors' code.
+"""Unoptimised reference of one AdvMIM step, structured like the authors' ``train.py``.
 
-Every network runs separately on each input (NCHW, Swin-UNet's full-resolution head):
-S(xl), S_m(xl), S(xu), S_m(xu) and the same four for C, then the discriminators on each map
-separately. It uses the networks, weights and masks of
-an :class:`advmim.methods.advmim.AdvMIM` instance (masks drawn from the same generator in the same
-order as ``AdvMIM.train_step``), so in a setting where batch composition cannot matter
-(eval-mode BN, no dropout / drop-path) its loss terms equal the optimised step's
-(tests/test_advmim_numerics.py). Benchmark-only code: the package never imports it.
+Calls in the authors' order, each network on its own input (NCHW, Swin-UNet's full-resolution
+head): S(xl) and S_m(xl), C(xl) and C_m(xl) (one first conv block, then the two branches), the
+same on xu, then the discriminators on each map separately. It uses the networks, weights and
+masks of an :class:`advmim.methods.advmim.AdvMIM` instance (masks drawn from the same generator
+in the same order), so with the same torch RNG state (dropout, drop-path) its loss terms and
+updated weights equal the package's step in train mode too (tests/test_advmim_numerics.py).
+Benchmark-only code: the package never imports it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from advmim.methods.base import Batch
-from advmim.models.masking import block_mask, token_block_mask
+from advmim.models.masking import block_mask, scaled_block, token_block_mask
 from advmim.train.losses import ce_loss, dice_loss, lsgan_loss, pseudo_labels, weighted_ce
 from advmim.train.seeding import derive_seed, torch_generator
 
@@ -29,40 +29,42 @@ def _swin(net, x, mask=None):
     return net.head(x.permute(0, 3, 1, 2))
 
 
-def _unet(net, x, mask=None):
+def _unet_pair(net, x, mask):
+    """(original, masked) logits: the first conv block once, then each branch separately."""
     f0 = net.encoder.stem(x)
-    if mask is not None:
-        f0 = net.mask_features(f0, mask)
-    return net.decoder(net.encoder.from_stem(f0))
+    original = net.decoder(net.encoder.from_stem(f0))
+    return original, net.decoder(net.encoder.from_stem(net.mask_features(f0, mask)))
 
 
-def masks(method, batch: Batch, iteration: int):
-    """The (S token mask, C pixel mask) of ``iteration``, each for the 2n images [xl; xu]."""
+def _masks(method, x: torch.Tensor, gen):
+    """The (S token mask, C pixel mask) of one call on ``x``, drawn as the package draws them."""
     p = method.params
-    n2 = batch.xl.shape[0] + batch.xu.shape[0]
-    _, _, h, w = batch.xl.shape
-    gen = torch_generator(derive_seed(method.settings["seed"], iteration, "mask"), batch.xl.device)
-    patch = method.nets["S"].patch_size
-    m_s = token_block_mask(n2, h, w, p["mask_block"], patch, p["mask_ratio"], gen, batch.xl.device)
-    m_c = block_mask(n2, h, w, p["mask_block"], p["mask_ratio"], gen, batch.xl.device)
+    b, _, h, w = x.shape
+    block = scaled_block(p["mask_block"], method.settings["img_size"], method.nets["S"].patch_size)
+    m_s = token_block_mask(b, h, w, block, method.nets["S"].patch_size, p["mask_ratio"], gen, x.device)
+    m_c = block_mask(b, h, w, block, p["mask_ratio"], gen, x.device)
     return m_s, m_c
 
 
 def reference_terms(method, batch: Batch, iteration: int):
-    """(terms, outputs): the eight AdvMIM loss terms and the maps the discriminator step needs.
+    """(terms, outputs): the nine AdvMIM loss terms and the maps the discriminator step needs.
 
-    Supports the full method (all switches on, the paper setting).
+    Supports the full method (all switches on, the paper setting). Masks are drawn in call
+    order: S(xl), C(xl), S(xu), C(xu).
     """
     p = method.params
     S, C = method.nets["S"], method.nets["C"]
     D_S, D_C = method.nets["D_S"], method.nets["D_C"]
-    n = batch.xl.shape[0]
-    m_s, m_c = masks(method, batch, iteration)
+    gen = torch_generator(derive_seed(method.settings["seed"], iteration, "mask"), batch.xl.device)
     xl, yl, xu = batch.xl, batch.yl, batch.xu
-    s_l, s_ml = _swin(S, xl), _swin(S, xl, m_s[:n])
-    s_u, s_mu = _swin(S, xu), _swin(S, xu, m_s[n:])
-    c_l, c_ml = _unet(C, xl), _unet(C, xl, m_c[:n])
-    c_u, c_mu = _unet(C, xu), _unet(C, xu, m_c[n:])
+    outs = {}
+    for part, x in (("l", xl), ("u", xu)):
+        m_s, m_c = _masks(method, x, gen)  # S's mask is drawn before C's, as in the package
+        outs[f"s_{part}"] = _swin(S, x)
+        outs[f"s_m{part}"] = _swin(S, x, m_s)
+        outs[f"c_{part}"], outs[f"c_m{part}"] = _unet_pair(C, x, m_c)
+    s_l, s_ml, s_u, s_mu = outs["s_l"], outs["s_ml"], outs["s_u"], outs["s_mu"]
+    c_l, c_ml, c_u, c_mu = outs["c_l"], outs["c_ml"], outs["c_u"], outs["c_mu"]
     y_s, w_s = pseudo_labels(s_u)
     y_c, w_c = pseudo_labels(c_u)
     terms = {

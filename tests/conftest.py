@@ -53,7 +53,7 @@ def tiny_settings():
     base["training"].update(img_size=32, iterations=4, batch_labeled=2, batch_unlabeled=2,
                             checkpoint_every=2, threads=1, device="cpu")
     base["models"] = copy.deepcopy(TINY_MODELS)
-    base["method_params"] = {"advmim": {"mask_block": 8}}
+    base["method_params"] = {"advmim": {"mask_block": 56}}  # 8 px at 32 px
 
     def make(method: str, labeled: int = 1, seed: int = 0, **training) -> dict:
         settings = run_settings(base, method, labeled, seed)

@@ -21,18 +21,26 @@ def probs_to_logits(p1: list[float]) -> torch.Tensor:
 
 
 class FixedNet(nn.Module):
-    """Returns fixed logits: rows [labeled, unlabeled] for the original and the masked input."""
+    """Returns fixed logits for the original and the masked input: row 0 for the labeled batch
+    (an all-zero image), row 1 for the unlabeled one (all ones); each batch is its own call."""
+
+    patch_size = 1
 
     def __init__(self, original: list[list[float]], masked: list[list[float]]):
         super().__init__()
         self.original = nn.Parameter(torch.cat([probs_to_logits(p) for p in original]))
         self.masked = nn.Parameter(torch.cat([probs_to_logits(p) for p in masked]))
 
+    @staticmethod
+    def _row(x):
+        return slice(0, 1) if x.sum() == 0 else slice(1, 2)
+
     def forward(self, x):
-        return self.original * 1.0
+        return self.original[self._row(x)] * 1.0
 
     def forward_masked(self, x, mask_ratio, mask_block, generator=None):
-        return self.original * 1.0, self.masked * 1.0
+        row = self._row(x)
+        return self.original[row] * 1.0, self.masked[row] * 1.0
 
 
 class MeanProbDiscriminator(nn.Module):
@@ -97,7 +105,7 @@ def method(tiny_settings):
 
 
 def test_every_advmim_term_matches_the_hand_computed_value(method):
-    batch = Batch(torch.zeros(1, 1, 1, 2), torch.tensor([[YL]]), torch.zeros(1, 1, 1, 2))
+    batch = Batch(torch.zeros(1, 1, 1, 2), torch.tensor([[YL]]), torch.ones(1, 1, 1, 2))
     logged = method.train_step(batch, iteration=0)
 
     ys, ws = pseudo(S["orig"][1])
@@ -123,7 +131,7 @@ def test_every_advmim_term_matches_the_hand_computed_value(method):
 
 def test_switches_remove_exactly_their_terms(method):
     method.params.update(adversarial=False, confidence_weights=False)
-    batch = Batch(torch.zeros(1, 1, 1, 2), torch.tensor([[YL]]), torch.zeros(1, 1, 1, 2))
+    batch = Batch(torch.zeros(1, 1, 1, 2), torch.tensor([[YL]]), torch.ones(1, 1, 1, 2))
     logged = method.train_step(batch, iteration=0)
     assert "adv_S" not in logged and "disc" not in logged
     yc, _ = pseudo(C["orig"][1])

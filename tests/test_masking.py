@@ -10,6 +10,7 @@ from advmim.models.masking import (
     coarse_mask,
     expand_mask,
     num_masked,
+    scaled_block,
     to_grid,
     token_block_mask,
 )
@@ -67,9 +68,23 @@ def test_expand_mask_and_coarse_mask():
     assert e.shape == (2, 1, 8, 12) and torch.equal(e[..., ::4, ::4], c)
 
 
+def test_block_that_does_not_divide_the_image_is_cropped():
+    m = block_mask(2, 100, 96, 32, 0.7, generator=torch.Generator().manual_seed(0))
+    assert m.shape == (2, 1, 100, 96)  # a 4 x 3 grid of 32-px blocks, the last row cropped
+    assert torch.equal(m[:, :, :32, :32], m[:, :, :1, :1].expand(-1, -1, 32, 32))
+    t = token_block_mask(2, 224, 224, 64, 4, 0.7, generator=torch.Generator().manual_seed(0))
+    assert t.shape == (2, 1, 56, 56)
+
+
+def test_scaled_block_keeps_the_fraction_of_the_image():
+    assert [scaled_block(b, 224, 4) for b in (16, 32, 64)] == [16, 32, 64]
+    assert [scaled_block(b, 64, 4) for b in (16, 32, 64)] == [4, 8, 20]
+    assert scaled_block(32, 96, 4) == 12 and scaled_block(8, 64, 4) == 4  # never below a token
+    with pytest.raises(ValueError, match="positive"):
+        scaled_block(0, 224, 4)
+
+
 def test_errors_are_clear():
-    with pytest.raises(ValueError, match="divisible"):
-        block_mask(1, 100, 96, 32, 0.7)
     with pytest.raises(ValueError, match="multiple of the patch"):
         token_block_mask(1, 64, 64, 2, 4, 0.7)
     with pytest.raises(ValueError, match="smaller than"):

@@ -133,6 +133,7 @@ def test_input_noise_is_clipped():
 
 
 def test_uamt_threshold_schedule():
+    assert uncertainty_threshold(100, 100) == pytest.approx(math.log(2))  # SSL4MIS default
     ln4 = math.log(4)
     assert uncertainty_threshold(0, 100, 4) == pytest.approx((0.75 + 0.25 * math.exp(-5)) * ln4)
     assert uncertainty_threshold(100, 100, 4) == pytest.approx(ln4)
@@ -144,11 +145,16 @@ def test_uamt_masked_mse():
     torch.manual_seed(0)
     a, b = torch.randn(2, 4, 8, 8), torch.randn(2, 4, 8, 8)
     pa, pb = a.softmax(1), b.softmax(1)
-    torch.testing.assert_close(masked_mse(pa, pb, torch.ones(2, 8, 8)), softmax_mse(a, b))
+    ones = torch.ones(2, 8, 8)
+    torch.testing.assert_close(masked_mse(pa, pb, ones, "mean"), softmax_mse(a, b))
+    # SSL4MIS: the masked sum over classes and pixels divided by 2 x masked pixels
+    torch.testing.assert_close(masked_mse(pa, pb, ones), ((pa - pb) ** 2).sum() / (2 * 128))
     assert masked_mse(pa, pb, torch.zeros(2, 8, 8)) == 0
     half = torch.zeros(2, 8, 8)
     half[:, :4] = 1
-    torch.testing.assert_close(masked_mse(pa, pb, half), ((pa - pb)[:, :, :4] ** 2).mean())
+    torch.testing.assert_close(masked_mse(pa, pb, half, "mean"), ((pa - pb)[:, :, :4] ** 2).mean())
+    with pytest.raises(ValueError, match="consistency_norm"):
+        masked_mse(pa, pb, half, "median")
 
 
 def test_uamt_teacher_passes_shapes(phantom_data, tiny_settings):

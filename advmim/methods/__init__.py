@@ -36,7 +36,7 @@ def _load_all() -> None:
     global _LOADED
     if not _LOADED:
         for info in pkgutil.iter_modules(__path__):
-            if info.name not in {"base"} and not info.name.startswith("_"):
+            if info.name not in {"base", "parts"} and not info.name.startswith("_"):
                 importlib.import_module(f"{__name__}.{info.name}")
         _LOADED = True
 

@@ -1,7 +1,11 @@
 """AdvMIM: CTCT + a masked domain (whole-mask prediction) + an adversarial domain alignment.
 
-Every term of shared spec method.md; the switches turn it into its ablations (configuration,
-not code copies): with all four switches off it is cross teaching with AdvMIM's loss weights.
+Every term of the authors' ``train.py`` (zlheui/AdvMIM); the switches turn it into its
+ablations (configuration, not code copies): with all four switches off it is cross teaching
+with AdvMIM's loss weights. Pass structure as the authors': each network is called on the
+labeled and then on the unlabeled batch (S(xl), C(xl), S(xu), C(xu)), and each call runs the
+original and the masked branch as separate passes, so BatchNorm statistics are per call and
+branch. ``mask_block`` is in pixels at the paper's 224-px input and scales with ``img_size``.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import torch
 
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
+from advmim.models.masking import scaled_block
 from advmim.train.losses import ce_loss, dice_loss, lsgan_loss, pseudo_labels, weighted_ce
 from advmim.train.seeding import derive_seed, torch_generator
 
@@ -21,7 +26,7 @@ class AdvMIM(Method):
     reported = {"S": "S", "C": "C"}
     default_params = {
         "mask_ratio": 0.7,
-        "mask_block": 32,          # pixels at network input size
+        "mask_block": 32,          # pixels at the paper's 224-px input (scaled to img_size)
         "masked_labeled": True,    # masked-domain loss on labeled images
         "masked_unlabeled": True,  # masked-domain loss on unlabeled images (pseudo-labels)
         "confidence_weights": True,  # weight masked unlabeled CE by pseudo-label confidence
@@ -44,22 +49,29 @@ class AdvMIM(Method):
     def masking(self) -> bool:
         return self.params["masked_labeled"] or self.params["masked_unlabeled"] or self.params["adversarial"]
 
+    @property
+    def mask_block_px(self) -> int:
+        """The mask block in pixels at this run's input size (a multiple of S's patch size)."""
+        patch = self.nets["S"].patch_size
+        return scaled_block(self.params["mask_block"], self.settings["img_size"], patch)
+
     def _forward(self, key: str, x: torch.Tensor, masked: bool, generator):
+        """(logits, masked logits or None) of one network call."""
         net = self.nets[key]
         if masked:
             return net.forward_masked(
-                x, self.params["mask_ratio"], self.params["mask_block"], generator=generator
+                x, self.params["mask_ratio"], self.mask_block_px, generator=generator
             )
         return net(x), None
 
     def train_step(self, batch: Batch, iteration: int) -> dict[str, float]:
         p = self.params
-        n = batch.xl.shape[0]
-        x = torch.cat([batch.xl, batch.xu], dim=0)
-        gen = torch_generator(derive_seed(self.settings["seed"], iteration, "mask"), x.device)
-        s_all, s_m = self._forward("S", x, self.masking, gen)
-        c_all, c_m = self._forward("C", x, self.masking and p["mask_cnn"], gen)
-        s_l, s_u, c_l, c_u = s_all[:n], s_all[n:], c_all[:n], c_all[n:]
+        gen = torch_generator(derive_seed(self.settings["seed"], iteration, "mask"), batch.xl.device)
+        mask_s, mask_c = self.masking, self.masking and p["mask_cnn"]
+        s_l, s_ml = self._forward("S", batch.xl, mask_s, gen)
+        c_l, c_ml = self._forward("C", batch.xl, mask_c, gen)
+        s_u, s_mu = self._forward("S", batch.xu, mask_s, gen)
+        c_u, c_mu = self._forward("C", batch.xu, mask_c, gen)
         y_s, w_s = pseudo_labels(s_u)
         y_c, w_c = pseudo_labels(c_u)
 
@@ -72,12 +84,11 @@ class AdvMIM(Method):
             w_s, w_c = torch.ones_like(w_s), torch.ones_like(w_c)
         # (discriminator, real map, its output on the masked unlabeled map) per adversarial pair
         adversarial = []
-        for key, out_l, out_m, y_other, w_other in (
-            ("S", s_l, s_m, y_c, w_c), ("C", c_l, c_m, y_s, w_s)
+        for key, out_l, ml, mu, y_other, w_other in (
+            ("S", s_l, s_ml, s_mu, y_c, w_c), ("C", c_l, c_ml, c_mu, y_s, w_s)
         ):
-            if out_m is None:
+            if ml is None:
                 continue
-            ml, mu = out_m[:n], out_m[n:]
             if p["masked_labeled"]:
                 term = ce_loss(ml, batch.yl)
                 if key == "C":  # the CNN's masked labeled term adds Dice; the transformer's is CE

@@ -1,7 +1,9 @@
-"""CCT: cross-consistency training (Ouali et al., CVPR 2020), SSL4MIS 2D recipe.
+"""CCT: cross-consistency training (Ouali et al., CVPR 2020), SSL4MIS ``train_cross_consistency_training_2D.py``.
 
 A U-Net (``C``, reported) plus three auxiliary decoders (``aux``) that decode C's encoder
-features after a perturbation each (feature noise, dropout, feature drop).
+features after a perturbation each (feature noise, element-wise dropout p 0.3, feature drop).
+As in SSL4MIS the consistency MSE back-propagates into the main decoder too;
+``detach_main: true`` stops it there (the CCT paper's formulation).
 """
 
 from __future__ import annotations
@@ -10,25 +12,14 @@ import torch
 
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
+from advmim.methods.parts import ramped_weight, supervised_loss
 from advmim.models.heads import AuxDecoders
-from advmim.train.consistency import consistency_weight
-from advmim.train.losses import ce_loss, dice_loss, softmax_mse
-
-
-def ramped_weight(method: Method, iteration: int, key: str = "consistency") -> float:
-    """``params[key] * sigmoid_rampup(it, rampup_fraction * iterations)`` (SSL4MIS schedule)."""
-    p = method.params
-    return consistency_weight(p[key], iteration, method.settings["iterations"], p["rampup_fraction"])
-
-
-def supervised_loss(logits: list[torch.Tensor], target: torch.Tensor, scale: float) -> torch.Tensor:
-    """``scale * (CE + Dice)`` averaged over several outputs of the same labeled images."""
-    return scale * sum(ce_loss(x, target) + dice_loss(x, target) for x in logits) / len(logits)
+from advmim.train.losses import softmax_mse
 
 
 @register("cct")
 class CCT(Method):
-    """Supervised loss on all decoders (labeled); MSE of aux to detached main softmax (unlabeled)."""
+    """Supervised loss on all decoders (labeled); MSE of each aux to the main softmax (unlabeled)."""
 
     display_name = "CCT"
     default_params = {
@@ -36,6 +27,8 @@ class CCT(Method):
         "rampup_fraction": 1.0,
         "sup_scale": 0.5,
         "perturbations": ["noise", "dropout", "drop"],
+        "dropout_p": 0.3,      # SSL4MIS CCT: F.dropout(p=0.3), element-wise
+        "detach_main": False,  # SSL4MIS: the main decoder also gets the consistency gradient
     }
 
     def build_networks(self):
@@ -44,6 +37,7 @@ class CCT(Method):
         aux = AuxDecoders(
             net.channels, self.num_classes, self.params["perturbations"],
             dropout=unet.get("decoder_dropout", 0.0), upsample=unet.get("upsample", "bilinear"),
+            dropout_p=self.params["dropout_p"],
         )
         return {"C": net, "aux": aux}
 
@@ -54,7 +48,7 @@ class CCT(Method):
         main = self.nets["C"].decode(feats)
         aux = self.nets["aux"](feats)
         sup = supervised_loss([o[:n] for o in [main, *aux]], batch.yl, self.params["sup_scale"])
-        target = main[n:].detach()
+        target = main[n:].detach() if self.params["detach_main"] else main[n:]
         cons = sum(softmax_mse(o[n:], target) for o in aux) / len(aux)
         w = ramped_weight(self, iteration)
         loss = sup + w * cons

@@ -1,4 +1,10 @@
-"""CPS: cross pseudo supervision (Chen et al., CVPR 2021) between two differently initialised U-Nets."""
+"""CPS: cross pseudo supervision (Chen et al., CVPR 2021), SSL4MIS ``train_cross_pseudo_supervision_2D.py``.
+
+Two U-Nets built like any other (PyTorch's default initialisation; they differ because they are
+drawn one after the other from the seeded RNG). SSL4MIS removed its Kaiming / Xavier
+re-initialisation as a bug (commit 9a74d15, "fixed a bug for CPS"); ``init: kaiming_xavier``
+brings it back for comparison only.
+"""
 
 from __future__ import annotations
 
@@ -6,38 +12,19 @@ import torch
 
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
-from advmim.methods.cct import ramped_weight, supervised_loss
+from advmim.methods.parts import ramped_weight, supervised_loss
 from advmim.models.heads import init_weights
 from advmim.train.losses import ce_loss, pseudo_labels
 
-
-class TwoUNets(Method):
-    """Two differently initialised U-Nets (``C`` reported, ``C2``), each supervised on labels."""
-
-    def build_networks(self):
-        return {
-            "C": init_weights(self.model("unet"), "kaiming"),
-            "C2": init_weights(self.model("unet"), "xavier"),
-        }
-
-    def forward_pair(self, batch: Batch):
-        """(n labeled, logits of C, logits of C2, supervised loss of C, of C2) on xl + xu."""
-        n = batch.xl.shape[0]
-        x = torch.cat([batch.xl, batch.xu], dim=0)
-        out1, out2 = self.nets["C"](x), self.nets["C2"](x)
-        scale = self.params["sup_scale"]
-        sup1 = supervised_loss([out1[:n]], batch.yl, scale)
-        sup2 = supervised_loss([out2[:n]], batch.yl, scale)
-        return n, out1, out2, sup1, sup2
+INITS = ("default", "kaiming_xavier")
 
 
 @register("cps")
-class CPS(TwoUNets):
+class CPS(Method):
     """Each net: ``0.5 (CE + Dice)`` on labels + ramped CE on the other net's argmax.
 
-    ``C`` (reported) starts from Kaiming-normal, ``C2`` from Xavier-normal weights (SSL4MIS).
-    The pseudo-supervision covers labeled and unlabeled images (CPS paper) unless
-    ``cross_on_labeled`` is false (SSL4MIS: unlabeled only).
+    The pseudo-supervision covers the unlabeled images only (SSL4MIS); ``cross_on_labeled``
+    extends it to the labeled images as well (the CPS paper's formulation).
     """
 
     display_name = "CPS"
@@ -45,11 +32,27 @@ class CPS(TwoUNets):
         "consistency": 0.1,
         "rampup_fraction": 1.0,
         "sup_scale": 0.5,
-        "cross_on_labeled": True,
+        "cross_on_labeled": False,
+        "init": "default",
     }
 
+    def build_networks(self):
+        init = self.params["init"]
+        if init not in INITS:
+            raise ValueError(f"cps: init must be one of {', '.join(INITS)}, got {init!r}")
+        nets = {"C": self.model("unet"), "C2": self.model("unet")}
+        if init == "kaiming_xavier":
+            init_weights(nets["C"], "kaiming")
+            init_weights(nets["C2"], "xavier")
+        return nets
+
     def train_step(self, batch: Batch, iteration: int) -> dict[str, float]:
-        n, out1, out2, sup1, sup2 = self.forward_pair(batch)
+        n = batch.xl.shape[0]
+        x = torch.cat([batch.xl, batch.xu], dim=0)
+        out1, out2 = self.nets["C"](x), self.nets["C2"](x)
+        scale = self.params["sup_scale"]
+        sup1 = supervised_loss([out1[:n]], batch.yl, scale)
+        sup2 = supervised_loss([out2[:n]], batch.yl, scale)
         start = 0 if self.params["cross_on_labeled"] else n
         y1, _ = pseudo_labels(out1[start:])
         y2, _ = pseudo_labels(out2[start:])

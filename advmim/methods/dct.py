@@ -1,9 +1,10 @@
-"""Deep Co-Training (Qiao et al., ECCV 2018) for segmentation: two U-Nets, two views.
+"""Deep Co-Training as SSL4MIS runs it (``train_deep_co_training_2D.py``): one U-Net, two views.
 
-The co-training term is the Jensen-Shannon divergence between the two networks' softmax maps
-on unlabeled images. The paper's view-difference term (adversarial examples of one network
-fed to the other) is not implemented: it doubles the cost and is not part of the
-SSL4MIS-style baselines this benchmark compares against.
+Each iteration the unlabeled images are rotated by ``k * 90`` degrees (``k`` drawn uniformly
+from 0..3) and passed through the network a second time; the consistency is the MSE between
+the softmax of the rotated view and the rotated softmax of the original view, each side
+detached in turn (``0.5 (MSE(sg(a), b) + MSE(a, sg(b)))``). This is SSL4MIS's two-view reading
+of Qiao et al. (ECCV 2018), not the paper's two-network co-training with adversarial views.
 """
 
 from __future__ import annotations
@@ -12,29 +13,33 @@ import torch
 
 from advmim.methods import register
 from advmim.methods.base import Batch
-from advmim.methods.cct import ramped_weight
-from advmim.methods.cps import TwoUNets
-from advmim.train.losses import entropy_map
+from advmim.methods.mean_teacher import CONSISTENCY_DEFAULTS, ConsistencyMethod
 
 
-def js_divergence(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor:
-    """Pixel-mean ``H((p + q) / 2) - (H(p) + H(q)) / 2`` of the two softmax maps (>= 0)."""
-    p, q = torch.softmax(logits_a.float(), 1), torch.softmax(logits_b.float(), 1)
-    return (entropy_map((p + q) / 2) - (entropy_map(p) + entropy_map(q)) / 2).mean()
+def rotation_consistency(rotated_probs: torch.Tensor, probs: torch.Tensor, k: int) -> torch.Tensor:
+    """``0.5 (mean((sg(r) - rot(p))^2) + mean((r - sg(rot(p)))^2))``, ``rot`` = rot90 by ``k``."""
+    turned = torch.rot90(probs, k, dims=(2, 3))
+    return 0.5 * (
+        ((rotated_probs.detach() - turned) ** 2).mean()
+        + ((rotated_probs - turned.detach()) ** 2).mean()
+    )
 
 
 @register("dct")
-class DeepCoTraining(TwoUNets):
-    """Each net: ``0.5 (CE + Dice)`` on labels; both: ramped JS divergence on unlabeled."""
+class DeepCoTraining(ConsistencyMethod):
+    """``0.5 (CE + Dice)`` on labels + ramped rot90 two-view consistency on unlabeled images."""
 
     display_name = "Deep Co-Training"
-    default_params = {"consistency": 0.1, "rampup_fraction": 1.0, "sup_scale": 0.5}
+    default_params = dict(CONSISTENCY_DEFAULTS)
 
     def train_step(self, batch: Batch, iteration: int) -> dict[str, float]:
-        n, out1, out2, sup1, sup2 = self.forward_pair(batch)
-        cot = js_divergence(out1[n:], out2[n:])
-        w = ramped_weight(self, iteration)
-        loss = sup1 + sup2 + w * cot
-        self.update(loss, ["C", "C2"])
-        return {"loss": loss.item(), "sup_C": sup1.item(), "sup_C2": sup2.item(),
-                "cot": cot.item(), "consistency_weight": w}
+        n = batch.xl.shape[0]
+        net = self.nets["C"]
+        logits = net(torch.cat([batch.xl, batch.xu]))
+        k = int(torch.randint(0, 4, (1,)).item())  # SSL4MIS: random.randrange(0, 4)
+        rotated = net(torch.rot90(batch.xu, k, dims=(2, 3)))
+        cons = rotation_consistency(
+            torch.softmax(rotated.float(), 1), torch.softmax(logits[n:].float(), 1), k
+        )
+        logged = self.step(self.supervised(logits[:n], batch.yl), cons, iteration)
+        return {**logged, "rotation": k}

@@ -1,8 +1,9 @@
-"""Entropy Minimisation (Vu et al. 2019 / Grandvalet & Bengio 2005), SSL4MIS recipe.
+"""Entropy Minimisation (Vu et al. 2019 / Grandvalet & Bengio 2005), SSL4MIS
+``train_entropy_minimization_2D.py``.
 
 Loss = 0.5 (CE + Dice) on labeled + ramped weight * mean normalised entropy (entropy / ln C, as
-SSL4MIS's ``entropy_loss``) of the softmax on unlabeled images; ``on_labeled`` also includes the
-labeled images, as SSL4MIS's script does (it takes the whole batch).
+SSL4MIS's ``entropy_loss``) of the softmax over the whole batch, labeled images included, as
+SSL4MIS's script does; ``on_labeled: false`` restricts it to the unlabeled images.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from advmim.train.losses import entropy_map
 @register("entropy_min")
 class EntropyMin(ConsistencyMethod):
     display_name = "Entropy Minimisation"
-    default_params = {**CONSISTENCY_DEFAULTS, "on_labeled": False}
+    default_params = {**CONSISTENCY_DEFAULTS, "on_labeled": True}
 
     def train_step(self, batch: Batch, iteration: int) -> dict[str, float]:
         n = batch.xl.shape[0]

@@ -1,7 +1,8 @@
-"""URPC: uncertainty rectified pyramid consistency (Luo et al., MedIA 2022), SSL4MIS 2D recipe.
+"""URPC: uncertainty rectified pyramid consistency (Luo et al., MedIA 2022), SSL4MIS
+``train_uncertainty_rectified_pyramid_consistency_2D.py``.
 
 A U-Net (``C``, reported) plus deep-supervision heads (``aux``) on its coarser decoder stages;
-every side output is upsampled to the input size. Unlabeled images: each scale is pulled to the
+every side output is upsampled to the input size (nearest, as SSL4MIS's ``F.interpolate``). Unlabeled images: each scale is pulled to the
 mean prediction, weighted per pixel by ``exp(-KL)``, plus the mean KL (uncertainty) itself.
 """
 
@@ -12,7 +13,7 @@ import torch
 from advmim.errors import ConfigError
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
-from advmim.methods.cct import ramped_weight, supervised_loss
+from advmim.methods.parts import ramped_weight, supervised_loss
 from advmim.models.heads import DeepSupervisionHeads
 
 
@@ -45,6 +46,8 @@ class URPC(Method):
         "sup_scale": 0.5,
         # one per side output, coarse to fine (SSL4MIS: dropout, feature drop, feature noise)
         "perturbations": ["dropout", "drop", "noise"],
+        "dropout_p": 0.5,             # SSL4MIS URPC: F.dropout(p=0.5), element-wise
+        "upsample_mode": "nearest",   # side outputs to input size (SSL4MIS: nearest)
     }
 
     def build_networks(self):
@@ -56,7 +59,11 @@ class URPC(Method):
                 f"urpc: {len(perturbations)} perturbations for {len(stage_channels)} side outputs "
                 f"(a U-Net with {len(net.channels)} levels has {len(stage_channels)})"
             )
-        return {"C": net, "aux": DeepSupervisionHeads(stage_channels, self.num_classes, perturbations)}
+        heads = DeepSupervisionHeads(
+            stage_channels, self.num_classes, perturbations,
+            dropout_p=self.params["dropout_p"], upsample_mode=self.params["upsample_mode"],
+        )
+        return {"C": net, "aux": heads}
 
     def outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Main logits then side outputs (coarse to fine), all at the input size."""

@@ -34,7 +34,8 @@ class FeatureNoise(nn.Module):
 class FeatureDrop(nn.Module):
     """Zero the most activated region: pixels whose channel-mean exceeds ``gamma * max``.
 
-    ``gamma ~ U(low, high)`` per sample.
+    ``max`` is per sample, ``gamma ~ U(low, high)`` is drawn once per batch (SSL4MIS
+    ``FeatureDropout``).
     """
 
     def __init__(self, low: float = 0.7, high: float = 0.9):
@@ -46,24 +47,25 @@ class FeatureDrop(nn.Module):
             return x
         attention = x.mean(dim=1, keepdim=True)
         peak = attention.amax(dim=(2, 3), keepdim=True)
-        gamma = torch.empty_like(peak).uniform_(self.low, self.high)
+        gamma = torch.empty((), device=x.device).uniform_(self.low, self.high).item()
         return x * (attention < gamma * peak).to(x.dtype)
 
 
 PERTURBATIONS = {
-    "noise": FeatureNoise,
-    "dropout": lambda: nn.Dropout2d(0.5),
-    "drop": FeatureDrop,
+    "noise": lambda dropout_p: FeatureNoise(),
+    # element-wise dropout (SSL4MIS ``F.dropout``: p 0.3 in CCT, 0.5 in URPC), not channel dropout
+    "dropout": lambda dropout_p: nn.Dropout(dropout_p),
+    "drop": lambda dropout_p: FeatureDrop(),
 }
 
 
-def make_perturbation(name: str) -> nn.Module:
+def make_perturbation(name: str, dropout_p: float = 0.3) -> nn.Module:
     """A perturbation module by name (``noise``, ``dropout``, ``drop``; ``none`` = identity)."""
     if name == "none":
         return nn.Identity()
     if name not in PERTURBATIONS:
         raise ValueError(f"unknown perturbation {name!r}; valid: none, {', '.join(PERTURBATIONS)}")
-    return PERTURBATIONS[name]()
+    return PERTURBATIONS[name](dropout_p)
 
 
 class AuxDecoders(nn.Module):
@@ -76,9 +78,10 @@ class AuxDecoders(nn.Module):
         perturbations: Sequence[str] = ("noise", "dropout", "drop"),
         dropout: float = 0.0,
         upsample: str = "bilinear",
+        dropout_p: float = 0.3,
     ):
         super().__init__()
-        self.perturbations = nn.ModuleList(make_perturbation(p) for p in perturbations)
+        self.perturbations = nn.ModuleList(make_perturbation(p, dropout_p) for p in perturbations)
         self.decoders = nn.ModuleList(
             UNetDecoder(channels, num_classes, dropout, upsample) for _ in perturbations
         )
@@ -95,7 +98,9 @@ class DeepSupervisionHeads(nn.Module):
     """URPC side outputs: 3x3 conv to classes on decoder stages, upsampled to input size.
 
     ``stage_channels`` are the widths of the stages used (coarse to fine); ``perturbations``
-    (one per stage, SSL4MIS URPC: dropout, drop, noise) act before the head in training.
+    (one per stage, SSL4MIS URPC: dropout p 0.5, drop, noise) act before the head in training.
+    Side outputs are upsampled with ``upsample_mode`` (SSL4MIS: ``F.interpolate``'s default,
+    nearest).
     """
 
     def __init__(
@@ -103,19 +108,25 @@ class DeepSupervisionHeads(nn.Module):
         stage_channels: Sequence[int],
         num_classes: int,
         perturbations: Sequence[str] | None = None,
+        dropout_p: float = 0.5,
+        upsample_mode: str = "nearest",
     ):
         super().__init__()
         perturbations = perturbations or ["none"] * len(stage_channels)
         if len(perturbations) != len(stage_channels):
             raise ValueError("one perturbation per stage is needed")
-        self.perturbations = nn.ModuleList(make_perturbation(p) for p in perturbations)
+        if upsample_mode not in ("nearest", "bilinear"):
+            raise ValueError(f"upsample_mode must be 'nearest' or 'bilinear', got {upsample_mode!r}")
+        self.upsample_mode = upsample_mode
+        self.perturbations = nn.ModuleList(make_perturbation(p, dropout_p) for p in perturbations)
         self.heads = nn.ModuleList(nn.Conv2d(c, num_classes, 3, padding=1) for c in stage_channels)
 
     def forward(self, stages: Sequence[torch.Tensor], size: tuple[int, int]) -> list[torch.Tensor]:
         if len(stages) != len(self.heads):
             raise ValueError(f"expected {len(self.heads)} stages, got {len(stages)}")
+        align = False if self.upsample_mode == "bilinear" else None
         return [
-            F.interpolate(head(perturb(s)), size=size, mode="bilinear", align_corners=False)
+            F.interpolate(head(perturb(s)), size=size, mode=self.upsample_mode, align_corners=align)
             for head, perturb, s in zip(self.heads, self.perturbations, stages, strict=True)
         ]
 

@@ -1,4 +1,10 @@
-"""SimMIM-style random block masks (exact masked-block count per sample)."""
+"""SimMIM-style random block masks (exact masked-block count per sample).
+
+Block sizes in the configuration are pixels at the paper's 224-px input (``REFERENCE_SIZE``):
+:func:`scaled_block` turns them into pixels at the run's input size, so one ablation definition
+(blocks of 16 / 32 / 64 px) means the same fraction of the image at every size. A block that
+does not divide the image makes a ceil-sized grid whose last row and column are cropped.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +20,23 @@ def num_masked(n_blocks: int, ratio: float) -> int:
     return min(n_blocks, math.ceil(round(ratio * n_blocks, 9)))
 
 
-def _grid(size: int, block: int, what: str) -> int:
+REFERENCE_SIZE = 224  # the paper's input size, in which mask block sizes are given
+
+
+def scaled_block(block_at_reference: float, img_size: int, multiple: int = 1) -> int:
+    """Pixels at ``img_size`` of a block given in pixels at 224 px, rounded to the nearest
+    positive multiple of ``multiple`` (the Swin-UNet patch size, so blocks cover whole tokens)."""
+    if block_at_reference <= 0:
+        raise ValueError(f"mask block must be positive, got {block_at_reference}")
+    px = block_at_reference * img_size / REFERENCE_SIZE
+    return max(multiple, multiple * round(px / multiple))
+
+
+def _grid(size: int, block: int) -> int:
+    """Blocks along one side: ``ceil(size / block)`` (the last one cropped when partial)."""
     if block <= 0:
         raise ValueError(f"mask block must be positive, got {block}")
-    if size % block:
-        raise ValueError(f"{what} {size} is not divisible by the mask block size {block}")
-    return size // block
+    return -(-size // block)
 
 
 def coarse_mask(
@@ -58,9 +75,9 @@ def block_mask(
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
     """Pixel mask (B, 1, height, width): ``ceil(ratio * n_blocks)`` random block x block squares."""
-    rows = _grid(height, block, "height")
-    cols = _grid(width, block, "width")
-    return expand_mask(coarse_mask(batch, rows, cols, ratio, generator, device), block)
+    rows, cols = _grid(height, block), _grid(width, block)
+    mask = expand_mask(coarse_mask(batch, rows, cols, ratio, generator, device), block)
+    return mask[..., :height, :width]
 
 
 def token_block_mask(
@@ -78,10 +95,9 @@ def token_block_mask(
         raise ValueError(
             f"mask block {block} px must be a positive multiple of the patch size {patch} px"
         )
-    rows = _grid(height, block, "height")
-    cols = _grid(width, block, "width")
+    rows, cols = _grid(height, block), _grid(width, block)
     coarse = coarse_mask(batch, rows, cols, ratio, generator, device)
-    return expand_mask(coarse, block // patch)
+    return expand_mask(coarse, block // patch)[..., : height // patch, : width // patch]
 
 
 def to_grid(mask: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -201,15 +201,16 @@ class SwinUNet(nn.Module):
         mask_block: int,
         generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(logits, masked_logits); both token sets go through the network as one 2B batch."""
+        """(logits, masked_logits), as the authors' Swin-UNet: one patch embedding, then the
+        original and the masked tokens through the shared encoder/decoder as separate passes."""
         b, _, h, w = x.shape
         tokens = self.embed(x)
         mask = token_block_mask(
             b, h, w, mask_block, self.patch_size, mask_ratio, generator, device=x.device
         )
-        both = torch.cat([tokens, self.mask_tokens(tokens, mask)])
-        logits = self.decode(*self.encode(both))
-        return logits[:b], logits[b:]
+        logits = self.decode(*self.encode(tokens))
+        masked = self.decode(*self.encode(self.mask_tokens(tokens, mask)))
+        return logits, masked
 
 
 def _init_weights(m: nn.Module) -> None:

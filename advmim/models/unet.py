@@ -157,10 +157,12 @@ class UNet(nn.Module):
         mask_block: int,
         generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(logits, masked_logits); both branches share weights and run as one 2B batch."""
+        """(logits, masked_logits), as the authors' ``MiMUNet``: the first conv block runs once,
+        then the original and the masked features go through the rest as two separate passes
+        (BatchNorm statistics per branch)."""
         b, _, h, w = x.shape
         f0 = self.encoder.stem(x)
         mask = block_mask(b, h, w, mask_block, mask_ratio, generator, device=x.device)
-        feats = self.encoder.from_stem(torch.cat([f0, self.mask_features(f0, mask)]))
-        logits = self.decoder(feats)
-        return logits[:b], logits[b:]
+        logits = self.decoder(self.encoder.from_stem(f0))
+        masked = self.decoder(self.encoder.from_stem(self.mask_features(f0, mask)))
+        return logits, masked

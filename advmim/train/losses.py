@@ -61,5 +61,5 @@ def softmax_mse(logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor:
 
 
 def entropy_map(probs: torch.Tensor) -> torch.Tensor:
-    """Per-pixel Shannon entropy of a softmax map, (B, H, W)."""
-    return -(probs * torch.log(probs.clamp_min(1e-8))).sum(dim=1)
+    """Per-pixel Shannon entropy of a softmax map, (B, H, W): ``-sum p log(p + 1e-6)`` (SSL4MIS)."""
+    return -(probs * torch.log(probs + 1e-6)).sum(dim=1)
