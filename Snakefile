@@ -9,11 +9,9 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-# The embedded default, used unless --configfile names complete configuration file(s)
-# (config/acdc.yaml, ...); --config key=value still overrides single keys.
-if not workflow.overwrite_configfiles:
-
-    configfile: os.path.join(workflow.basedir, "config", "config.yaml")
+# The embedded default; every --configfile (config/acdc.yaml, ...) is merged over it by
+# Snakemake (nested keys merge, lists are replaced), and --config key=value overrides single keys.
+configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 include: "workflow/rules/common.smk"

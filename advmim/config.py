@@ -110,21 +110,25 @@ def _semantic_problems(config: dict) -> list[str]:
                 problems.append(
                     f"labeled: {n} labeled patients but the training split has only {n_train}"
                 )
-    for name in config.get("method_params", {}):
-        if name not in names:
-            problems.append(f"method_params: unknown method {name!r}; valid: {', '.join(names)}")
+    for key in ("method_params", "method_training"):
+        for name in config.get(key, {}):
+            if name not in names:
+                problems.append(f"{key}: unknown method {name!r}; valid: {', '.join(names)}")
     return problems
 
 
 def run_settings(config: dict, method: str, labeled: int, seed: int, variant: str | None = None) -> dict:
     """Everything one training run needs, as one JSON-serialisable dict.
 
-    ``variant`` names an ablation entry whose params/training override the method's.
+    Training settings: ``training``, then the method's ``method_training`` entry (the settings
+    it was published with), then an ablation ``variant``'s ``training``; parameters likewise
+    from the method's defaults, ``method_params`` and the variant's ``params``.
     """
     from advmim.methods import get_method
 
     cls = get_method(method)
     training = copy.deepcopy(config["training"])
+    training.update(config.get("method_training", {}).get(method, {}))
     params = dict(cls.default_params)
     params.update(config.get("method_params", {}).get(method, {}))
     if variant is not None:

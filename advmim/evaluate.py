@@ -12,6 +12,17 @@ from advmim.io import write_json
 from advmim.metrics import aggregate, evaluate_volume
 
 
+SPLITS = ("test", "val", "val+test")
+
+
+def split_cases(data_dir: Path, split: str) -> list[str]:
+    """Cases of ``split``: ``test``, ``val``, or ``val+test`` (both lists, val first: the
+    protocol CTCT's script header says its paper reported)."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    return [case for part in split.split("+") for case in read_list(data_dir / f"{part}.list")]
+
+
 def evaluate_run(model_path: str | Path, data_dir: str | Path, mode: str = "paper", split: str = "test",
                  device: torch.device | None = None) -> dict:
     """Metrics of every reported network of the run in ``model_path``."""
@@ -21,7 +32,7 @@ def evaluate_run(model_path: str | Path, data_dir: str | Path, mode: str = "pape
     data_dir = Path(data_dir)
     settings, nets = load_networks(model_path, device)
     classes = settings["class_names"]
-    cases = read_list(data_dir / f"{split}.list")
+    cases = split_cases(data_dir, split)
     volumes = [(case, *load_volume(data_dir, case)) for case in cases]
     networks = {}
     for key, net in nets.items():

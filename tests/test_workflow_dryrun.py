@@ -6,6 +6,7 @@ nothing is written into the repository. Every run imports torch (~6 s CPU): keep
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -30,12 +31,12 @@ def workdir(tmp_path_factory) -> Path:
     return work
 
 
-def plan(workdir: Path, configfile: str, **dataset) -> tuple[int, dict[str, list[dict]], str]:
-    """(returncode, {rule: [{"output", "shell"}, ...]}, log) of ``snakemake -n -p``."""
+def plan(workdir: Path, configfile: str, *targets: str, **dataset) -> tuple[int, dict[str, list[dict]], str]:
+    """(returncode, {rule: [{"output", "shell"}, ...]}, log) of ``snakemake -n -p [targets]``."""
     extra = workdir / "extra.yaml"
     extra.write_text(yaml.safe_dump({"results_dir": str(workdir / "res"), "dataset": dataset}))
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "-p", "--cores", "1",
+        [sys.executable, "-m", "snakemake", "-n", "-p", "--cores", "1", *targets,
          "--configfile", configfile, str(extra)],  # fmt: skip
         cwd=workdir, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
@@ -69,8 +70,35 @@ def test_acdc_paper_protocol_dag(workdir):
     assert "advmim download acdc --url 'https://humanheart-project" in jobs["download"][0]["shell"]
     assert f"--raw {res}/raw/acdc/database --out" in jobs["convert"][0]["shell"]
     settings = next(r["shell"] for r in jobs["train"] if "/advmim/L3/" in r["output"])
-    for fragment in ('"img_size": 224', '"iterations": 30000', '"embed_dim": 96', '"mask_block": 32'):
+    for fragment in ('"img_size": 224', '"iterations": 30000', '"embed_dim": 96', '"mask_block": 32',
+                     '"lr": 0.05', '"grad_clip": 5.0', '"batch_labeled": 8'):
         assert fragment in settings
+    # the published settings per method (config/acdc.yaml method_training)
+    settings = next(r["shell"] for r in jobs["train"] if "/uamt/L3/" in r["output"])
+    for fragment in ('"img_size": 256', '"lr": 0.01', '"grad_clip": null', '"batch_labeled": 12'):
+        assert fragment in settings
+    settings = next(r["shell"] for r in jobs["train"] if "/ctct/L3/" in r["output"])
+    for fragment in ('"img_size": 224', '"lr": 0.01', '"batch_unlabeled": 8'):
+        assert fragment in settings
+    settings = next(r["shell"] for r in jobs["train"] if "/supervised_unet/L3/" in r["output"])
+    assert '"batch_labeled": 24' in settings and '"img_size": 256' in settings
+
+
+def test_acdc_ablations_at_the_paper_scale(workdir):
+    """The ablation definitions of config/config.yaml, merged under config/acdc.yaml, plan the
+    paper's rows at 224 px: mask blocks 16 / 32 / 64 px with AdvMIM's published settings."""
+    from advmim.models.masking import scaled_block
+
+    rc, jobs, log = plan(workdir, "config/acdc.yaml", "ablations")
+    assert rc == 0, log
+    default = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    assert len(jobs["train"]) == 2 * len(default["ablations"])
+    blocks = {}
+    for job in jobs["train"]:
+        settings = json.loads(re.search(r"--settings '(.*?)' --out", job["shell"]).group(1))
+        assert settings["img_size"] == 224 and settings["iterations"] == 30000
+        blocks[settings["variant"]] = scaled_block(settings["method_params"]["mask_block"], 224, 4)
+    assert blocks["block_16"] == 16 and blocks["full"] == 32 and blocks["block_64"] == 64
 
 
 def test_acdc_from_an_ssl4mis_folder_prepares_instead_of_converting(workdir, tmp_path):

@@ -14,7 +14,8 @@ def add_arguments(parser):
     parser.add_argument("--out", required=True, type=Path, help="metrics JSON to write")
     parser.add_argument("--mode", choices=["paper", "strict"], default="paper",
                         help="paper: SSL4MIS (voxel HD95, empty prediction = 0); strict: mm + penalty")
-    parser.add_argument("--split", choices=["test", "val"], default="test")
+    parser.add_argument("--split", choices=["test", "val", "val+test"], default="test",
+                        help="volumes scored (val+test: both lists, as CTCT's paper reported)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads")
 
 

@@ -35,6 +35,7 @@ def collect(metric_files: Iterable[str | Path]) -> pd.DataFrame:
                     "variant": result.get("variant"), "network": network,
                     "labeled": int(result["labeled"]), "seed": int(result["seed"]),
                     "mode": result["mode"], "iterations": result["iterations"],
+                    "split": result.get("split", "test"), "img_size": result.get("img_size"),
                     "pretrained": result.get("pretrained"),
                     "class": cls, "dice": net["mean"]["dice"][cls], "hd95": net["mean"]["hd95"][cls],
                     "file": str(path),

@@ -121,17 +121,30 @@ def _n_text(df: pd.DataFrame) -> str:
     return str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
 
 
+def _values(df: pd.DataFrame, column: str, fallback) -> str:
+    """The distinct values of ``column`` joined by '/' (``fallback`` when the column is absent)."""
+    if column not in df or df[column].isna().all():
+        return str(fallback)
+    return "/".join(map(str, sorted(df[column].dropna().unique())))
+
+
+SPLIT_TEXT = {"test": "test split", "val": "validation split",
+              "val+test": "validation and test splits combined (CTCT's protocol)"}
+
+
 def footnote_text(df: pd.DataFrame, config: dict) -> str:
     seeds = sorted(df["seed"].unique())
     pretrained = config.get("models", {}).get("swin_unet", {}).get("pretrained")
     mode = "/".join(sorted(df["mode"].unique()))
+    split = _values(df, "split", config["evaluation"].get("split", "test"))
     mode_text = {"paper": "paper mode (SSL4MIS: HD95 in voxels, empty prediction scores Dice 0, HD95 0)",
                  "strict": "strict mode (HD95 in mm, max of directed 95th percentiles; missed structure = volume diagonal)"}
     return (
-        f"Dataset: {config['dataset']['name']} ({config['evaluation'].get('split', 'test')} split, "
+        f"Dataset: {config['dataset']['name']} ({SPLIT_TEXT.get(split, split)}, last-iteration "
+        f"checkpoint, no checkpoint selection; "
         f"per-volume 3D metrics averaged over volumes then classes). Metrics: "
-        f"{mode_text.get(mode, mode)}. Dice in %. Iterations: {'/'.join(map(str, sorted(df['iterations'].unique())))} at "
-        f"{config['training']['img_size']} px. Seeds: {', '.join(map(str, seeds))} "
+        f"{mode_text.get(mode, mode)}. Dice in %. Iterations: {_values(df, 'iterations', '?')} at "
+        f"{_values(df, 'img_size', config['training']['img_size'])} px. Seeds: {', '.join(map(str, seeds))} "
         f"(seeds per cell: n = {_n_text(df)}, CSV column n_seeds; mean ± std over seeds where n > 1). "
         f"Swin-UNet encoder: "
         f"{'ImageNet Swin-T (' + str(pretrained) + ')' if pretrained else 'trained from scratch (no pretrained weights)'}."
