@@ -11,7 +11,6 @@ from advmim.inference import load_networks, predict_volume
 from advmim.io import write_json
 from advmim.metrics import aggregate, evaluate_volume
 
-
 SPLITS = ("test", "val", "val+test")
 
 

@@ -69,3 +69,41 @@ def test_run_settings_rejects_unknown_param(config):
     config["method_params"]["advmim"]["mask_shape"] = "round"
     with pytest.raises(ConfigError, match="unknown parameter.*mask_shape"):
         run_settings(config, "advmim", 2, 0)
+
+
+def test_method_training_overrides_the_shared_settings(config):
+    """training < method_training[method] < an ablation's training (published values per method)."""
+    config = copy.deepcopy(config)
+    config["method_training"] = {"advmim": {"lr": 0.05, "grad_clip": 5.0}, "cps": {"img_size": 96}}
+    config["ablations"]["lr_0.01"] = {"method": "advmim", "training": {"lr": 0.01}}
+    validate_config(config)
+    assert run_settings(config, "advmim", 2, 0)["lr"] == 0.05
+    assert run_settings(config, "advmim", 2, 0)["grad_clip"] == 5.0
+    assert run_settings(config, "advmim", 2, 0, variant="lr_0.01")["lr"] == 0.01
+    assert run_settings(config, "advmim", 2, 0, variant="lr_0.01")["grad_clip"] == 5.0
+    assert run_settings(config, "cps", 2, 0)["img_size"] == 96
+    assert run_settings(config, "uamt", 2, 0)["img_size"] == config["training"]["img_size"]
+
+
+def test_method_training_is_validated(config):
+    config = copy.deepcopy(config)
+    config["method_training"] = {"advmim": {"lr": "fast", "iterations": -5}, "nosuch": {}}
+    with pytest.raises(ConfigError) as err:
+        validate_config(config)
+    assert "method_training/advmim/lr" in str(err.value)
+    assert "method_training/advmim/iterations" in str(err.value)
+    config["method_training"] = {"nosuch": {"lr": 0.1}}
+    with pytest.raises(ConfigError, match="method_training: unknown method 'nosuch'"):
+        validate_config(config)
+    config["method_training"] = {}
+    config["ablations"]["bad"] = {"method": "advmim", "training": {"iterations": -5}}
+    with pytest.raises(ConfigError, match="ablations/bad/training/iterations"):
+        validate_config(config)
+
+
+def test_shipped_paper_protocol_sets_published_values():
+    config = load_config(DEFAULT.parent / "acdc.yaml")
+    assert run_settings(config, "uamt", 3, 1337)["lr"] == 0.01  # SSL4MIS scripts
+    assert run_settings(config, "ctct", 3, 1337)["lr"] == 0.01
+    advmim = run_settings(config, "advmim", 3, 1337)  # authors' train.py
+    assert (advmim["lr"], advmim["img_size"], advmim["batch_labeled"], advmim["grad_clip"]) == (0.05, 224, 8, 5.0)

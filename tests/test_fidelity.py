@@ -4,6 +4,7 @@ that restore the earlier readings keep working. One test per reviewed defect (do
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -153,3 +154,68 @@ def test_uamt_teacher_calls_as_ssl4mis(tiny_settings):
     method.teacher_passes(torch.rand(3, 1, 32, 32))
     hook.remove()
     assert seen == [3, 6, 6, 6, 6]
+
+
+def test_evaluation_on_val_plus_test_scores_both_lists(phantom_data, tiny_settings, tmp_path):
+    """CTCT's script header: its paper combined val and test; ``val+test`` scores both lists and
+    the table footnote says which split was used."""
+    from advmim.data.splits import read_list
+    from advmim.evaluate import evaluate_to_file
+    from advmim.report.collect import collect
+    from advmim.report.table import footnote_text
+    from advmim.train.loop import train
+
+    model = train(tiny_settings("supervised_unet", iterations=1), phantom_data, tmp_path / "run",
+                  device=CPU, progress=False)
+    result = evaluate_to_file(model, phantom_data, tmp_path / "m.json", split="val+test")
+    cases = [v["case"] for v in result["networks"]["C"]["per_volume"]]
+    assert cases == read_list(phantom_data / "val.list") + read_list(phantom_data / "test.list")
+    assert result["split"] == "val+test"
+    df = collect([tmp_path / "m.json"])
+    config = {"dataset": {"name": "phantom"}, "evaluation": {"split": "test"},
+              "training": {"img_size": 32}}
+    text = footnote_text(df, config)
+    assert "validation and test splits combined" in text and "last-iteration checkpoint" in text
+
+
+def test_mean_teacher_consistency_is_off_for_the_first_thirtieth(tiny_settings):
+    """SSL4MIS train_mean_teacher_2D.py: consistency_loss = 0 while iter_num < 1000 of 30000."""
+    settings = tiny_settings("mean_teacher", iterations=300)
+    method = get_method("mean_teacher")(settings, CPU)
+    method.train_mode()
+    assert method.train_step(_batch(), 9)["cons"] == 0.0  # 9 < 300 / 30
+    assert method.train_step(_batch(), 10)["cons"] > 0.0
+    settings["method_params"]["consistency_off_fraction"] = 0.0
+    other = get_method("mean_teacher")(settings, CPU)
+    other.train_mode()
+    assert other.train_step(_batch(), 0)["cons"] > 0.0
+
+
+def test_advmim_augmentation_always_rotates():
+    """The authors' RandomGenerator: ``random() > 1.5`` never takes the rot90 + flip branch,
+    ``random() > 0.0`` (almost) always rotates by an integer angle in [-20, 20)."""
+    import numpy as np
+    from scipy import ndimage
+
+    from advmim.data.slices import augment_slice
+
+    image = np.random.default_rng(0).random((24, 24)).astype(np.float32)
+    label = (image > 0.5).astype(np.uint8)
+    for seed in range(8):
+        out, out_label = augment_slice(image, label, np.random.default_rng(seed), 24, recipe="rotate")
+        angle = float(np.random.default_rng(seed).integers(-20, 20))
+        assert np.array_equal(out, ndimage.rotate(image, angle, order=0, reshape=False))
+        assert np.array_equal(out_label, ndimage.rotate(label, angle, order=0, reshape=False))
+    with pytest.raises(ValueError, match="augmentation"):
+        augment_slice(image, label, np.random.default_rng(0), 24, recipe="mixup")
+
+
+def test_shipped_configs_give_advmim_its_authors_training(tiny_settings):
+    from advmim.config import load_config, run_settings
+
+    for name in ("config.yaml", "acdc.yaml"):
+        config = load_config(Path(__file__).resolve().parents[1] / "config" / name)
+        advmim = run_settings(config, "advmim", config["labeled"][0], 0)
+        assert advmim["augmentation"] == "rotate" and advmim["grad_clip"] == 5.0
+        cps = run_settings(config, "cps", config["labeled"][0], 0)
+        assert cps["augmentation"] == "ssl4mis" and cps["grad_clip"] is None

@@ -1,8 +1,11 @@
 """Training data: 2D slice datasets held in memory, SSL4MIS augmentation and infinite batch streams.
 
-Augmentation follows SSL4MIS's ``RandomGenerator``: with p=0.5 a random rot90 + flip, otherwise
-with p=0.5 a random rotation by an integer angle in [-20, 20) degrees (so p=0.25 overall), then a
-zoom to ``img_size``; labels always use nearest-neighbour (order 0). All randomness comes from a
+Augmentation recipes (``training.augmentation``): ``ssl4mis``, SSL4MIS's ``RandomGenerator`` as
+its published baselines ran it (before its 2025 change): with p=0.5 a random rot90 + flip,
+otherwise with p=0.5 a random rotation by an integer angle in [-20, 20) degrees (so p=0.25
+overall); ``rotate``, the AdvMIM authors' ``RandomGenerator`` (its rot90 + flip branch is
+disabled by ``random() > 1.5``): always the random rotation. Then a zoom to ``img_size``; labels
+always use nearest-neighbour (order 0). All randomness comes from a
 per-item seed; the training loop draws batches with :class:`advmim.train.sampling.EpochSampler`.
 """
 
@@ -80,6 +83,9 @@ def unlabeled_slice_names(data_dir: str | Path, labeled: Sequence[str]) -> list[
     return [s for s in read_list(Path(data_dir) / "train_slices.list") if s not in taken]
 
 
+RECIPES = ("ssl4mis", "rotate")
+
+
 def augment_slice(
     image: np.ndarray,
     label: np.ndarray | None,
@@ -87,14 +93,17 @@ def augment_slice(
     img_size: int,
     augment: bool = True,
     image_order: int = 0,
+    recipe: str = "ssl4mis",
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """SSL4MIS augmentation (see module doc) then zoom to ``img_size`` x ``img_size``."""
+    """Augmentation ``recipe`` (see module doc) then zoom to ``img_size`` x ``img_size``."""
+    if recipe not in RECIPES:
+        raise ValueError(f"augmentation must be one of {', '.join(RECIPES)}, got {recipe!r}")
     if augment:
-        if rng.random() > 0.5:
+        if recipe == "ssl4mis" and rng.random() > 0.5:
             k, axis = int(rng.integers(0, 4)), int(rng.integers(0, 2))
             image = np.flip(np.rot90(image, k), axis=axis)
             label = None if label is None else np.flip(np.rot90(label, k), axis=axis)
-        elif rng.random() > 0.5:
+        elif recipe == "rotate" or rng.random() > 0.5:
             angle = float(rng.integers(-20, 20))
             image = ndimage.rotate(image, angle, order=image_order, reshape=False)
             if label is not None:

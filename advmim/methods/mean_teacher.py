@@ -3,7 +3,8 @@
 Teacher mode: SSL4MIS never switches its EMA teacher to eval mode, so the teacher runs in
 *train* mode (dropout active, BatchNorm on batch statistics): its dropout is part of the
 teacher's noise (MT), the Monte-Carlo dropout of UA-MT, and ICT's teacher as in SSL4MIS.
-Not reproduced: SSL4MIS's 2D MT script also zeroes the consistency for its first 1000 iterations.
+SSL4MIS's 2D MT script (``train_mean_teacher_2D.py``) also zeroes the consistency for its first
+1000 of 30000 iterations: ``consistency_off_fraction`` (1/30 of the run; 0 turns it off).
 
 ``ConsistencyMethod`` (one U-Net, supervised + ramped unsupervised term) and ``TeacherMethod``
 (+ EMA teacher) are the bases of MT, UA-MT, ICT and Entropy Minimisation.
@@ -81,6 +82,8 @@ class MeanTeacher(TeacherMethod):
     """Softmax-MSE between the student and the EMA teacher (on noisy input) on unlabeled images."""
 
     display_name = "Mean Teacher"
+    # SSL4MIS: consistency_loss = 0 while iter_num < 1000 (of 30000)
+    default_params = {**TEACHER_DEFAULTS, "consistency_off_fraction": 1000 / 30000}
 
     def train_step(self, batch: Batch, iteration: int) -> dict[str, float]:
         n = batch.xl.shape[0]
@@ -88,4 +91,6 @@ class MeanTeacher(TeacherMethod):
         with torch.no_grad():
             target = self.nets["T"](input_noise(batch.xu))
         cons = softmax_mse(logits[n:], target)
+        if iteration < self.params["consistency_off_fraction"] * self.settings["iterations"]:
+            cons = cons * 0.0
         return self.step(self.supervised(logits[:n], batch.yl), cons, iteration)

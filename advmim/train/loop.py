@@ -46,13 +46,15 @@ def training_sets(settings: dict, data_dir: Path):
     return labeled, unlabeled
 
 
-def make_batch(dataset, sampler: EpochSampler, iteration: int, device):
+def make_batch(dataset, sampler: EpochSampler, iteration: int, device, augmentation: str = "ssl4mis"):
     """Augmented batch of iteration ``iteration``: (images (B,1,H,W), labels (B,H,W) or None)."""
     from advmim.data.slices import augment_slice
 
     images, labels = [], []
     for idx, rng in zip(sampler.indices(iteration), sampler.sample_rngs(iteration), strict=True):
-        image, label = augment_slice(dataset.images[idx], dataset.labels[idx], rng, dataset.img_size)
+        image, label = augment_slice(
+            dataset.images[idx], dataset.labels[idx], rng, dataset.img_size, recipe=augmentation
+        )
         images.append(image)
         labels.append(label)
     x = torch.from_numpy(np.stack(images)[:, None]).to(device)
@@ -155,6 +157,7 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
 
     total = settings["iterations"]
     every = settings.get("checkpoint_every", 1000)
+    augmentation = settings.get("augmentation", "ssl4mis")
     title = f"{settings['method']} L={settings['labeled']} seed={seed}"
     logger = Logger(total, start, title, enabled=progress)
     method.train_mode()
@@ -166,8 +169,8 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
             lr = poly_lr(settings["lr"], it, total)
             method.set_lr(lr)
             torch.manual_seed(derive_seed(seed, it, "torch"))
-            xl, yl = make_batch(labeled, lab_sampler, it, device)
-            xu = make_batch(unlabeled, unl_sampler, it, device)[0] if unl_sampler else None
+            xl, yl = make_batch(labeled, lab_sampler, it, device, augmentation)
+            xu = make_batch(unlabeled, unl_sampler, it, device, augmentation)[0] if unl_sampler else None
             with autocast(dtype, device):
                 losses = method.train_step(Batch(xl, yl, xu), it)
             _check_finite(losses, it, run_dir)
