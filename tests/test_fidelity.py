@@ -219,3 +219,13 @@ def test_shipped_configs_give_advmim_its_authors_training(tiny_settings):
         assert advmim["augmentation"] == "rotate" and advmim["grad_clip"] == 5.0
         cps = run_settings(config, "cps", config["labeled"][0], 0)
         assert cps["augmentation"] == "ssl4mis" and cps["grad_clip"] is None
+
+
+def test_ict_teacher_sees_each_half_in_its_own_call(tiny_settings):
+    method = get_method("ict")(tiny_settings("ict"), CPU)
+    method.train_mode()
+    seen = []
+    hook = method.nets["T"].register_forward_hook(lambda m, i, o: seen.append(i[0].shape[0]))
+    method.train_step(_batch(n=2), 0)
+    hook.remove()
+    assert seen == [1, 1]

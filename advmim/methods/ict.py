@@ -1,6 +1,7 @@
 """ICT (Verma et al. 2019): the student on a mixup of unlabeled images matches the mixup of the
 EMA teacher's predictions. SSL4MIS recipe: per-pair lambda ~ Beta(0.2, 0.2), the two halves of
-the unlabeled batch are mixed, the teacher sees clean images.
+the unlabeled batch are mixed, the teacher sees clean images, one half per call
+(SSL4MIS ``train_interpolation_consistency_training_2D.py``).
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ class ICT(TeacherMethod):
         u0, u1 = batch.xu[:half], batch.xu[half:]
         lam = self.mix_factors(iteration, half)
         logits = self.nets["C"](torch.cat([batch.xl, mix(u0, u1, lam)]))
-        with torch.no_grad():
-            probs = torch.softmax(self.nets["T"](batch.xu).float(), dim=1)
-            target = mix(probs[:half], probs[half:], lam)
+        with torch.no_grad():  # one teacher call per half, as SSL4MIS (BN statistics per call)
+            p0, p1 = (torch.softmax(self.nets["T"](u).float(), dim=1) for u in (u0, u1))
+            target = mix(p0, p1, lam)
         cons = torch.mean((torch.softmax(logits[n:].float(), dim=1) - target) ** 2)
         return self.step(self.supervised(logits[:n], batch.yl), cons, iteration)
