@@ -29,7 +29,7 @@ def tiny_config(results_dir: Path, methods=("supervised_unet", "ctct", "advmim",
         "swin_unet": {"embed_dim": 12, "depths": [1, 1, 1, 1], "num_heads": [1, 1, 2, 2],
                       "window_size": 4, "drop_path_rate": 0.0, "pretrained": None},
     }
-    config["method_params"] = {"advmim": {"mask_block": 8}}
+    config["method_params"] = {"advmim": {"mask_block": 56}}  # 8 px at 32 px
     config.pop("ablations", None)
     return config
 
