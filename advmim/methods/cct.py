@@ -12,7 +12,7 @@ import torch
 
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
-from advmim.methods.parts import ramped_weight, supervised_loss
+from advmim.methods.parts import CONSISTENCY_DEFAULTS, ramped_weight, supervised_loss
 from advmim.models.heads import AuxDecoders
 from advmim.train.losses import softmax_mse
 
@@ -23,9 +23,7 @@ class CCT(Method):
 
     display_name = "CCT"
     default_params = {
-        "consistency": 0.1,
-        "rampup_fraction": 1.0,
-        "sup_scale": 0.5,
+        **CONSISTENCY_DEFAULTS,
         "perturbations": ["noise", "dropout", "drop"],
         "dropout_p": 0.3,      # SSL4MIS CCT: F.dropout(p=0.3), element-wise
         "detach_main": False,  # SSL4MIS: the main decoder also gets the consistency gradient

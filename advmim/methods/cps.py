@@ -12,7 +12,7 @@ import torch
 
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
-from advmim.methods.parts import ramped_weight, supervised_loss
+from advmim.methods.parts import CONSISTENCY_DEFAULTS, ramped_weight, supervised_loss
 from advmim.models.heads import init_weights
 from advmim.train.losses import ce_loss, pseudo_labels
 
@@ -29,9 +29,7 @@ class CPS(Method):
 
     display_name = "CPS"
     default_params = {
-        "consistency": 0.1,
-        "rampup_fraction": 1.0,
-        "sup_scale": 0.5,
+        **CONSISTENCY_DEFAULTS,
         "cross_on_labeled": False,
         "init": "default",
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
-from advmim.train.consistency import consistency_weight
+from advmim.methods.parts import ramped_weight
 from advmim.train.losses import ce_loss, dice_loss, pseudo_labels
 
 
@@ -24,10 +24,7 @@ class CTCT(Method):
         return {"S": self.model("swin_unet"), "C": self.model("unet")}
 
     def cross_weight(self, iteration: int) -> float:
-        p = self.params
-        return consistency_weight(
-            p["cross_weight"], iteration, self.settings["iterations"], p["rampup_fraction"]
-        )
+        return ramped_weight(self, iteration, "cross_weight")
 
     def train_step(self, batch: Batch, iteration: int) -> dict[str, float]:
         n = batch.xl.shape[0]

@@ -13,7 +13,7 @@ import torch
 
 from advmim.methods import register
 from advmim.methods.base import Batch
-from advmim.methods.mean_teacher import CONSISTENCY_DEFAULTS, ConsistencyMethod
+from advmim.methods.parts import CONSISTENCY_DEFAULTS, ConsistencyMethod
 
 
 def rotation_consistency(rotated_probs: torch.Tensor, probs: torch.Tensor, k: int) -> torch.Tensor:

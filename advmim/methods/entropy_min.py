@@ -14,7 +14,7 @@ import torch
 
 from advmim.methods import register
 from advmim.methods.base import Batch
-from advmim.methods.mean_teacher import CONSISTENCY_DEFAULTS, ConsistencyMethod
+from advmim.methods.parts import CONSISTENCY_DEFAULTS, ConsistencyMethod
 from advmim.train.losses import entropy_map
 
 

@@ -12,7 +12,7 @@ import torch
 from advmim.errors import ConfigError
 from advmim.methods import register
 from advmim.methods.base import Batch
-from advmim.methods.mean_teacher import TEACHER_DEFAULTS, TeacherMethod
+from advmim.methods.parts import TEACHER_DEFAULTS, TeacherMethod
 from advmim.train.seeding import derive_seed
 
 

@@ -17,7 +17,7 @@ import torch
 
 from advmim.methods import register
 from advmim.methods.base import Batch
-from advmim.methods.mean_teacher import TEACHER_DEFAULTS, TeacherMethod
+from advmim.methods.parts import TEACHER_DEFAULTS, TeacherMethod
 from advmim.train.consistency import input_noise
 from advmim.train.losses import entropy_map
 from advmim.train.schedule import sigmoid_rampup

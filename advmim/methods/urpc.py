@@ -13,7 +13,7 @@ import torch
 from advmim.errors import ConfigError
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
-from advmim.methods.parts import ramped_weight, supervised_loss
+from advmim.methods.parts import CONSISTENCY_DEFAULTS, ramped_weight, supervised_loss
 from advmim.models.heads import DeepSupervisionHeads
 
 
@@ -41,9 +41,7 @@ class URPC(Method):
 
     display_name = "URPC"
     default_params = {
-        "consistency": 0.1,
-        "rampup_fraction": 1.0,
-        "sup_scale": 0.5,
+        **CONSISTENCY_DEFAULTS,
         # one per side output, coarse to fine (SSL4MIS: dropout, feature drop, feature noise)
         "perturbations": ["dropout", "drop", "noise"],
         "dropout_p": 0.5,             # SSL4MIS URPC: F.dropout(p=0.5), element-wise
