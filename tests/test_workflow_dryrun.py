@@ -47,6 +47,8 @@ def plan(workdir: Path, configfile: str, **dataset) -> tuple[int, dict[str, list
             jobs.setdefault(m.group(1), []).append(job)
         elif line.startswith("    output: "):
             job["output"] = line.removeprefix("    output: ")
+        elif line.startswith("    input: "):
+            job["input"] = line.removeprefix("    input: ").split(", ")
         elif line.startswith("Shell command: "):
             job["shell"] = line.removeprefix("Shell command: ")
     return proc.returncode, jobs, proc.stdout + proc.stderr
@@ -71,6 +73,14 @@ def test_acdc_paper_protocol_dag(workdir):
     settings = next(r["shell"] for r in jobs["train"] if "/advmim/L3/" in r["output"])
     for fragment in ('"img_size": 224', '"iterations": 30000', '"embed_dim": 96', '"mask_block": 32'):
         assert fragment in settings
+    # pretrained: imagenet -> the Swin-T is downloaded once, before the Swin-UNet trainings
+    weights = f"{res}/pretrained/swin_tiny_patch4_window7_224.pth"
+    (fetch,) = jobs["download_weights"]
+    assert fetch["output"] == weights and "advmim download-weights swin-t --out" in fetch["shell"]
+    assert f'"pretrained": "{weights}"' in settings
+    waits = {r["output"].split("/")[-4] for r in jobs["train"] if weights in r.get("input", [])}
+    assert waits == {m for m in config["methods"] if "S" in get_method(m).reported}
+    assert {"ctct", "advmim"} <= waits and "supervised_unet" not in waits
 
 
 def test_acdc_from_an_ssl4mis_folder_prepares_instead_of_converting(workdir, tmp_path):
