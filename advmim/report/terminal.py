@@ -17,14 +17,17 @@ def rich_table(flat: pd.DataFrame, title: str, footnote: str = ""):
     from rich.markup import escape
     from rich.table import Table
 
-    from advmim.report.table import GROUP_TITLE
+    from advmim.report.table import GROUP_TITLE, column_layout, published_key
 
     ratios = sorted(flat["labeled"].unique())
+    layout = {lab: column_layout(flat, lab) for lab in ratios}
+    head = {"dice": "Dice % ↑", "hd95": "HD95 ↓"}
     table = Table(title=title, caption=footnote or None, caption_justify="left", show_lines=False)
     table.add_column("Method", no_wrap=True)
     for lab in ratios:
-        table.add_column(f"{lab} lab.\nDice % ↑", justify="right", no_wrap=True)
-        table.add_column(f"{lab} lab.\nHD95 ↓", justify="right", no_wrap=True)
+        for metric, col in layout[lab]:
+            name = head[metric] if col is None else f"{head[metric][:-2]} published [{published_key(col)}]"
+            table.add_column(f"{lab} lab.\n{name}", justify="right", no_wrap=True)
     group = None
     for name in dict.fromkeys(flat["row"]):
         rows = flat[flat["row"] == name]
@@ -38,12 +41,17 @@ def rich_table(flat: pd.DataFrame, title: str, footnote: str = ""):
         for lab in ratios:
             hit = rows[rows["labeled"] == lab]
             if hit.empty:
-                cells += ["–", "–"]
+                cells += ["–"] * len(layout[lab])
                 continue
             r = hit.iloc[0]
             n = int(r["n_seeds"])
-            cells.append(_cell(100 * r["dice"], 100 * r["dice_std"], n, bool(r["dice_best"]), r["mark"]))
-            cells.append(_cell(r["hd95"], r["hd95_std"], n, bool(r["hd95_best"])))
+            for metric, col in layout[lab]:
+                if col:
+                    cells.append(f"{r[col]:.2f}" if pd.notna(r[col]) else "–")
+                elif metric == "dice":
+                    cells.append(_cell(100 * r["dice"], 100 * r["dice_std"], n, bool(r["dice_best"]), r["mark"]))
+                else:
+                    cells.append(_cell(r["hd95"], r["hd95_std"], n, bool(r["hd95_best"])))
         table.add_row(*cells)
     return table
 
