@@ -93,6 +93,21 @@ def test_acdc_from_an_ssl4mis_folder_prepares_instead_of_converting(workdir, tmp
     assert "--labeled 3 7" in prepare["shell"]
 
 
+def test_acdc_cpu_config_is_complete_and_plans_the_table_from_the_public_copy(workdir, tmp_path):
+    from advmim.config import validate_config
+
+    config = yaml.safe_load((ROOT / "config" / "acdc_cpu.yaml").read_text())
+    validate_config(config, source="config/acdc_cpu.yaml")  # complete without config/config.yaml
+    (tmp_path / "ACDC" / "data").mkdir(parents=True)
+    rc, jobs, log = plan(workdir, "config/acdc_cpu.yaml", preprocessed_dir=str(tmp_path / "ACDC"))
+    assert rc == 0, log
+    assert "download" not in jobs and "convert" not in jobs and "download_weights" not in jobs
+    assert len(jobs["prepare_ssl4mis"]) == 1 and len(jobs["train"]) == 2 * len(config["methods"]) - 1
+    settings = next(r["shell"] for r in jobs["train"] if "/advmim/L7/" in r["output"])
+    assert '"img_size": 64' in settings and '"pretrained": null' in settings
+    assert all("--split test" in r["shell"] for r in jobs["evaluate"])
+
+
 def test_synapse_reads_raw_dir_with_fixed_test_cases(workdir, tmp_path):
     rc, jobs, log = plan(workdir, "config/synapse.yaml", raw_dir=str(tmp_path))
     assert rc == 0, log
