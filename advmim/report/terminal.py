@@ -22,12 +22,17 @@ def rich_table(flat: pd.DataFrame, title: str, footnote: str = ""):
     ratios = sorted(flat["labeled"].unique())
     layout = {lab: column_layout(flat, lab) for lab in ratios}
     head = {"dice": "Dice % ↑", "hd95": "HD95 ↓"}
+    short = {"dice": "Dice", "hd95": "HD95"}
     table = Table(title=title, caption=footnote or None, caption_justify="left", show_lines=False)
     table.add_column("Method", no_wrap=True)
     for lab in ratios:
         for metric, col in layout[lab]:
-            name = head[metric] if col is None else f"{head[metric][:-2]} published [{published_key(col)}]"
-            table.add_column(f"{lab} lab.\n{name}", justify="right", no_wrap=True)
+            if col is None:  # ours: never squeezed out by the published columns
+                table.add_column(f"{lab} lab.\n{head[metric]}", justify="right", no_wrap=True,
+                                 min_width=len(head[metric]))
+            else:
+                table.add_column(f"{lab} lab.\n{short[metric]} pub.\n[{published_key(col)}]",
+                                 justify="right", no_wrap=True, style="dim")
     group = None
     for name in dict.fromkeys(flat["row"]):
         rows = flat[flat["row"] == name]
@@ -67,8 +72,9 @@ def table_html(flat: pd.DataFrame, title: str, footnote: str = "") -> str:
     """The same rich table as a standalone HTML page (viewable inside the Snakemake report)."""
     from rich.console import Console
 
+    width = max(160, 24 + 12 * sum(1 for c in flat.columns if c.startswith("published_")))
     with open(os.devnull, "w") as sink:
-        console = Console(record=True, width=160, file=sink)
+        console = Console(record=True, width=width, file=sink)
         console.print(rich_table(flat, title, footnote))
     return console.export_html(inline_styles=True)
 
