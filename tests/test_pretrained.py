@@ -231,3 +231,19 @@ def test_download_weights_refuses_a_file_that_is_not_swin_t(tmp_path, timm_sd, c
 def test_unresolved_imagenet_says_how_to_get_the_file():
     with pytest.raises(ConfigError, match="advmim download-weights swin-t --out FILE"):
         build_model("swin_unet", 4, 64, pretrained="imagenet", **DIMS)
+
+
+@pytest.mark.slow
+def test_workflow_rule_downloads_the_weights_from_the_configured_url(tmp_path, swin_t_bytes):
+    from tests.workflow_utils import snakemake, tiny_config, write_config
+
+    config = tiny_config(tmp_path / "results")
+    with FakeServer({f"/{SWIN_T_FILE}": swin_t_bytes}) as server:
+        config["models"]["swin_unet"].update(pretrained="imagenet", pretrained_url=server.url(f"/{SWIN_T_FILE}"),
+                                             pretrained_sha256=hashlib.sha256(swin_t_bytes).hexdigest())
+        configfile = write_config(tmp_path / "tiny.yaml", config)
+        target = tmp_path / "results" / "pretrained" / SWIN_T_FILE
+        done = snakemake(tmp_path, configfile, "--cores", "1", str(target))
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert target.read_bytes() == swin_t_bytes and len(server.requests) == 1
+    assert "Swin-T weights ready" in (tmp_path / "results" / "logs" / "download_weights.log").read_text()

@@ -42,7 +42,8 @@ def _build_swin_unet(
     img_size: int,
     in_channels: int,
     pretrained: str | None = None,
-    pretrained_sha256: str | None = None,  # checked by the download (workflow), not here
+    pretrained_sha256: str | None = None,  # used by the download (workflow), not here
+    pretrained_url: str | None = None,
     **params,
 ) -> SwinUNet:
     try:

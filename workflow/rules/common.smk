@@ -73,9 +73,12 @@ def pretrained_input(wildcards):
 
 
 def weights_options():
-    """`advmim download-weights` checksum option from models.swin_unet.pretrained_sha256."""
-    sha256 = config.get("models", {}).get("swin_unet", {}).get("pretrained_sha256")
-    return f"--sha256 {sha256}" if sha256 else ""
+    """`advmim download-weights` options from models.swin_unet.pretrained_sha256 and
+    pretrained_url (a mirror; default: the official release asset)."""
+    swin = config.get("models", {}).get("swin_unet", {})
+    options = [f"--sha256 {swin['pretrained_sha256']}"] if swin.get("pretrained_sha256") else []
+    options += [f"--url '{swin['pretrained_url']}'"] if swin.get("pretrained_url") else []
+    return " ".join(options)
 
 
 def run_files(pattern, runs):

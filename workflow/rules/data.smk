@@ -45,6 +45,7 @@ rule download:
 
 # ImageNet Swin-T for models.swin_unet.pretrained: imagenet (resumable, SHA-256 checked once
 # pinned in models.swin_unet.pretrained_sha256); the train jobs of Swin-UNet methods wait for it.
+# Its output is also shown on the console: the digest to pin, or where to put the file offline.
 rule download_weights:
     output:
         SWIN_WEIGHTS,
@@ -57,7 +58,7 @@ rule download_weights:
     benchmark:
         f"{R}/benchmarks/download_weights.tsv"
     shell:
-        "advmim download-weights swin-t --out {output} {params.options} --no-progress > {log} 2>&1"
+        "advmim download-weights swin-t --out {output} {params.options} --no-progress 2>&1 | tee {log}"
 
 
 if PREPROCESSED_DIR:
