@@ -32,9 +32,14 @@ def _ssl4mis_h5(path: Path, image: np.ndarray, label: np.ndarray) -> None:
         f.create_dataset("label", data=label, compression="gzip")
 
 
-def write_ssl4mis_acdc(root: Path, size: int = 8, counts: list[int] = ACDC_SLICES) -> Path:
-    """An SSL4MIS-form ACDC folder: len(counts) train patients (shipped order), 1 val, 1 test."""
+def write_ssl4mis_acdc(
+    root: Path, size: int = 8, counts: list[int] = ACDC_SLICES, layout: str = "slices"
+) -> Path:
+    """An SSL4MIS-form ACDC folder: len(counts) train patients (shipped order), 1 val, 1 test,
+    no training volumes. ``layout="slices"``: slices in data/slices/ (SSL4MIS); ``"flat"``: in
+    data/ beside the volumes (the public copy in antares0811/3DCardiac)."""
     rng = np.random.default_rng(0)
+    slice_folder = root / "data" / ("slices" if layout == "slices" else "")
     train = read_list(SHIPPED_SPLITS / "acdc" / "train.list")[: len(counts)]
     slices = []
     for patient, n in zip(train, counts, strict=True):
@@ -42,7 +47,7 @@ def write_ssl4mis_acdc(root: Path, size: int = 8, counts: list[int] = ACDC_SLICE
             for k in range(count):
                 name = f"{patient}_{frame}_slice_{k}"
                 label = rng.integers(0, 4, (size, size)).astype(np.uint8)
-                _ssl4mis_h5(root / "data" / "slices" / f"{name}.h5", rng.random((size, size)), label)
+                _ssl4mis_h5(slice_folder / f"{name}.h5", rng.random((size, size)), label)
                 slices.append(name)
     lists = {"train_slices": slices}
     for split, patient in (("val", "patient028"), ("test", "patient011")):
@@ -60,9 +65,12 @@ def _snapshot(root: Path) -> dict:
     return {str(p.relative_to(root)): (p.stat().st_mtime_ns, p.stat().st_size) for p in root.rglob("*")}
 
 
-@pytest.fixture(scope="module")
-def ssl4mis_acdc(tmp_path_factory) -> Path:
-    return write_ssl4mis_acdc(tmp_path_factory.mktemp("ssl4mis") / "ACDC")
+@pytest.fixture(scope="module", params=["slices", "flat"])
+def ssl4mis_acdc(tmp_path_factory, request) -> Path:
+    """Both layouts found in the wild: data/slices/ (SSL4MIS) and slices directly in data/."""
+    folder = write_ssl4mis_acdc(tmp_path_factory.mktemp("ssl4mis") / "ACDC", layout=request.param)
+    assert (folder / "data" / "slices").is_dir() == (request.param == "slices")
+    return folder
 
 
 def test_prepare_in_place_writes_labeled_lists_and_keeps_h5(ssl4mis_acdc, tmp_path):

@@ -72,3 +72,20 @@ def test_predict_batch_mode_and_network_choice(tiny_model, phantom_raw, tmp_path
     assert main([*argv, "--network", "S"]) == 2
     assert "no network 'S'" in capsys.readouterr().err
     assert main(["predict", "--model", str(tiny_model), str(inputs / "notes.txt")]) == 2
+
+
+def test_prediction_pairs_with_its_ground_truth_in_metrics_but_not_with_a_flipped_one(
+    tiny_model, phantom_raw, tmp_path, capsys
+):
+    src = next(p for p in image_files(phantom_raw) if p.name == "patient001_frame01.nii.gz")
+    gt = src.with_name("patient001_frame01_gt.nii.gz")
+    out = tmp_path / "seg.nii.gz"
+    assert main(["predict", "--model", str(tiny_model), str(src), str(out)]) == 0
+    assert main(["metrics", str(out), str(gt)]) == 0  # same grid: the input's affine is kept
+    capsys.readouterr()
+    ref = nib.load(gt)
+    flipped = tmp_path / "gt_flipped.nii.gz"
+    nib.save(nib.Nifti1Image(np.asanyarray(ref.dataobj), ref.affine @ np.diag([1.0, -1.0, 1.0, 1.0])), flipped)
+    assert main(["metrics", str(out), str(flipped)]) == 2
+    err = capsys.readouterr().err
+    assert str(out) in err and str(flipped) in err and "orientation" in err

@@ -89,7 +89,10 @@ def _copy(phantom_raw, tmp_path):
     return raw, raw / "training" / "patient003"
 
 
-def _write_nifti(path, array, spacing=(6.0, 1.5, 1.5)):
+def _write_nifti(path, array, spacing=None):
+    """Rewrite ``path`` with ``array``, keeping its voxel spacing (so it stays on its image's grid)."""
+    if spacing is None:
+        spacing = tuple(float(z) for z in nib.load(str(path)).header.get_zooms()[:3])[::-1]
     path.write_bytes(nifti_bytes(array, spacing))
 
 

@@ -1,12 +1,20 @@
-"""Mapping of timm Swin-T weights onto the Swin-UNet encoder and mirrored decoder stages."""
+"""Swin-T weights: download (local HTTP server), verification, and mapping onto the Swin-UNet
+encoder and mirrored decoder stages."""
+
+import hashlib
+import io
+import re
 
 import pytest
 import torch
 from safetensors.torch import save_file
 from timm.models.swin_transformer import SwinTransformer
 
+from advmim.cli import main
 from advmim.errors import ConfigError
 from advmim.models import build_model, load_swin_pretrained
+from advmim.models.pretrained import SWIN_T_FILE
+from tests.http_server import FakeServer, closed_port_url
 
 torch.set_num_threads(2)
 
@@ -58,15 +66,19 @@ def test_mapping_loads_encoder_and_mirrored_decoder(tmp_path, timm_sd, suffix):
     assert "loaded" in report.summary()
 
 
-def test_shape_mismatches_are_skipped(tmp_path, timm_sd):
+def test_shape_mismatches_are_skipped_and_windows_resized_by_timm(tmp_path, timm_sd):
     path = tmp_path / "swin.pth"
     torch.save(timm_sd, path)
     model = build_model(
-        "swin_unet", 4, 64, embed_dim=12, depths=(1, 1, 1, 1), num_heads=(1, 2, 2, 4), window_size=2
+        "swin_unet", 4, 64, embed_dim=12, depths=(1, 1, 1, 1), num_heads=(1, 2, 2, 8), window_size=2
     )
     report = load_swin_pretrained(model, path)
     reasons = dict(report.skipped)
-    assert "shape" in reasons["layers.0.blocks.0.attn.relative_position_bias_table"]
+    # timm's checkpoint_filter_fn resamples the window-4 tables (7x7 offsets) to window 2 (3x3)
+    table = "layers.0.blocks.0.attn.relative_position_bias_table"
+    assert table in report.loaded and timm_sd[table].shape == (49, 1)
+    assert model.state_dict()[table].shape == (9, 1)
+    assert "shape (9, 4) != (9, 8)" in reasons["layers.3.blocks.0.attn.relative_position_bias_table"]
     assert (
         "layers.0.blocks.1.attn.qkv.weight",
         "no layers.0.blocks.1.attn.qkv.weight in the model",
@@ -133,3 +145,105 @@ def test_paper_size_swin_unet_takes_swin_t(tmp_path):
         ("patch_embed.proj.weight", "patch_embed.proj.weight"),
     ]:
         assert torch.equal(own[tgt], sd[src]), tgt
+
+
+PAPER_SWIN = dict(embed_dim=96, depths=(2, 2, 2, 2), num_heads=(3, 6, 12, 24), window_size=7)
+
+
+def microsoft_swin_t() -> dict[str, torch.Tensor]:
+    """A Swin-T-shaped state dict in the original Microsoft layout (PatchMerging at the end of
+    stage i, classifier ``head``): tensor number i is filled with i (stride 0: a small file)."""
+    with torch.device("meta"):
+        timm_swin_t = SwinTransformer(img_size=224, patch_size=4, embed_dim=96, depths=(2, 2, 6, 2),
+                                      num_heads=(3, 6, 12, 24), window_size=7)
+    sd = {}
+    for i, (key, value) in enumerate(timm_swin_t.state_dict().items()):
+        key = re.sub(r"^layers\.(\d+)\.downsample", lambda m: f"layers.{int(m.group(1)) - 1}.downsample", key)
+        sd[key.replace("head.fc.", "head.")] = torch.full((1,), float(i)).expand(value.shape)
+    return sd
+
+
+@pytest.fixture(scope="module")
+def swin_t_bytes() -> bytes:
+    buffer = io.BytesIO()
+    torch.save({"model": microsoft_swin_t()}, buffer)
+    return buffer.getvalue()
+
+
+def test_download_weights_caches_checks_sha_and_loads_into_every_stage(tmp_path, swin_t_bytes, capsys):
+    out = tmp_path / "results" / "pretrained" / SWIN_T_FILE
+    digest = hashlib.sha256(swin_t_bytes).hexdigest()
+    with FakeServer({f"/{SWIN_T_FILE}": swin_t_bytes}) as server:
+        argv = ["download-weights", "swin-t", "--url", server.url(f"/{SWIN_T_FILE}"), "--out", str(out),
+                "--no-progress"]
+        assert main(argv) == 0
+        assert f"SHA-256 of {SWIN_T_FILE}: {digest}" in capsys.readouterr().err  # to be pinned
+        assert main([*argv, "--sha256", digest]) == 0 and len(server.requests) == 1  # cached, verified
+        assert main([*argv, "--sha256", "0" * 64]) == 2
+        assert "delete it to download again" in capsys.readouterr().err and len(server.requests) == 1
+    assert out.read_bytes() == swin_t_bytes and not list(out.parent.glob("*.part"))
+    src = microsoft_swin_t()
+    model = build_model("swin_unet", 4, 224, pretrained=str(out), **PAPER_SWIN)
+    own = model.state_dict()
+
+    def filled_from(target, source):
+        return bool(torch.all(own[target] == src[source][(0,) * src[source].dim()]))
+
+    assert filled_from("layers.1.downsample.reduction.weight", "layers.0.downsample.reduction.weight")
+    assert filled_from("layers.3.downsample.norm.bias", "layers.2.downsample.norm.bias")
+    assert filled_from("patch_embed.proj.weight", "patch_embed.proj.weight")
+    assert filled_from("norm.weight", "norm.weight")
+    for k, i in [(0, 2), (1, 1), (2, 0)]:  # decoder stage k <- encoder stage 2 - k
+        for rest in ("blocks.0.attn.qkv.weight", "blocks.1.mlp.fc2.bias",
+                     "blocks.1.attn.relative_position_bias_table"):
+            assert filled_from(f"layers_up.{k}.{rest}", f"layers.{i}.{rest}"), (k, rest)
+    assert ("head.fc.weight", "not used by the Swin-UNet") in model.pretrained_report.skipped
+
+
+def test_download_weights_resumes_a_dropped_transfer(tmp_path, swin_t_bytes):
+    out = tmp_path / SWIN_T_FILE
+    with FakeServer({"/w.pth": swin_t_bytes}, drop_after=len(swin_t_bytes) // 2) as server:
+        assert main(["download-weights", "swin-t", "--url", server.url("/w.pth"), "--out", str(out),
+                     "--no-progress", "--retries", "1"]) == 0
+    assert server.requests[1]["headers"]["Range"] == f"bytes={len(swin_t_bytes) // 2}-"
+    assert out.read_bytes() == swin_t_bytes
+
+
+def test_download_weights_offline_says_what_to_download_and_where(tmp_path, capsys):
+    out = tmp_path / "results" / "pretrained" / SWIN_T_FILE
+    url = closed_port_url(f"/{SWIN_T_FILE}")
+    assert main(["download-weights", "swin-t", "--url", url, "--out", str(out), "--retries", "0"]) == 2
+    err = capsys.readouterr().err
+    assert url in err and str(out.resolve()) in err and "ImageNet Swin-T" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_download_weights_refuses_a_file_that_is_not_swin_t(tmp_path, timm_sd, capsys):
+    buffer = io.BytesIO()
+    torch.save(timm_sd, buffer)  # a tiny Swin (embed_dim 12), not Swin-T
+    out = tmp_path / SWIN_T_FILE
+    with FakeServer({"/w.pth": buffer.getvalue()}) as server:
+        assert main(["download-weights", "swin-t", "--url", server.url("/w.pth"), "--out", str(out),
+                     "--no-progress"]) == 2
+    assert "not the ImageNet Swin-T (patch_embed.proj.weight: (12, 3, 4, 4)" in capsys.readouterr().err
+
+
+def test_unresolved_imagenet_says_how_to_get_the_file():
+    with pytest.raises(ConfigError, match="advmim download-weights swin-t --out FILE"):
+        build_model("swin_unet", 4, 64, pretrained="imagenet", **DIMS)
+
+
+@pytest.mark.slow
+def test_workflow_rule_downloads_the_weights_from_the_configured_url(tmp_path, swin_t_bytes):
+    from tests.workflow_utils import snakemake, tiny_config, write_config
+
+    config = tiny_config(tmp_path / "results")
+    with FakeServer({f"/{SWIN_T_FILE}": swin_t_bytes}) as server:
+        config["models"]["swin_unet"].update(pretrained="imagenet", pretrained_url=server.url(f"/{SWIN_T_FILE}"),
+                                             pretrained_sha256=hashlib.sha256(swin_t_bytes).hexdigest())
+        configfile = write_config(tmp_path / "tiny.yaml", config)
+        target = tmp_path / "results" / "pretrained" / SWIN_T_FILE
+        done = snakemake(tmp_path, configfile, "--cores", "1", str(target))
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert target.read_bytes() == swin_t_bytes and len(server.requests) == 1
+    assert "Swin-T weights ready" in (tmp_path / "results" / "logs" / "download_weights.log").read_text()

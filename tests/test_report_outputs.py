@@ -1,4 +1,4 @@
-"""Tables as Markdown, CSV, LaTeX, HTML and rich: daggers, n, reported numbers with sources."""
+"""Tables as Markdown, CSV, LaTeX, HTML and rich: daggers, n, published numbers with sources."""
 
 import json
 from pathlib import Path
@@ -11,7 +11,7 @@ from report_helpers import study
 from advmim.cli import main
 from advmim.errors import ConfigError
 from advmim.report.latex import latex_escape, latex_table
-from advmim.report.references import load_references, reference_for
+from advmim.report.references import load_references, reference_for, sources
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "dataset,method,labeled,metric,value,source\n"
@@ -27,7 +27,12 @@ def _config(methods):
 def test_shipped_reference_file_is_valid_and_sourced():
     refs = load_references(ROOT / "config" / "reference_results.csv")
     assert list(refs.columns[:6]) == ["dataset", "method", "labeled", "metric", "value", "source"]
-    assert all(refs["source"].str.strip() != "")
+    assert all(refs["source"].str.strip() != "") and all(refs["protocol"] != "")
+    # every source is a file at a pinned commit: owner/repo@<40 hex>:path
+    assert all(refs["source"].str.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}:[\w./-]+"))
+    repos = {s.split("@")[0]: n for s, n in refs["source"].value_counts().items()}
+    assert repos == {"LiheYoung/UniMatch": 8, "magic-fortune/AdaMix": 14}
+    assert "advmim" not in set(refs["method"])  # the AdvMIM paper's numbers could not be retrieved
 
 
 def test_row_without_source_is_rejected(tmp_path):
@@ -46,11 +51,17 @@ def test_row_without_source_is_rejected(tmp_path):
 def test_reference_matches_first_reported_network(tmp_path):
     path = tmp_path / "refs.csv"
     path.write_text(HEADER + "phantom,advmim,2,dice,91.5,\"Made-up test source, Table 9\"\n"
-                    "phantom,advmim:C,2,dice,80.0,test\n")
+                    "phantom,advmim:C,2,dice,80.0,test\nphantom,full_unet,70,dice,95.0,test\n")
     refs = load_references(path)
-    assert reference_for(refs, "phantom", "advmim", "S", 2, "dice") == (91.5, "Made-up test source, Table 9")
-    assert reference_for(refs, "phantom", "advmim", "C", 2, "dice")[0] == 80.0
-    assert reference_for(refs, "phantom", "advmim", "S", 3, "dice") is None
+    assert reference_for(refs, "phantom", "advmim", "S", 2, "dice", "Made-up test source, Table 9") == 91.5
+    assert reference_for(refs, "phantom", "advmim", "C", 2, "dice", "test") == 80.0
+    assert reference_for(refs, "phantom", "advmim", "C", 2, "dice", "Made-up test source, Table 9") is None
+    assert reference_for(refs, "phantom", "advmim", "S", 3, "dice", "Made-up test source, Table 9") is None
+    assert reference_for(refs, "phantom", "full_unet", "C", 2, "dice", "test") == 95.0  # all labels
+    assert sources(refs, "phantom") == [("Made-up test source, Table 9", ""), ("test", "")]
+    path.write_text(HEADER + "phantom,advmim,2,dice,91.5,test\nphantom,advmim,2,dice,90.0,test\n")
+    with pytest.raises(ConfigError, match="given twice by the same source"):
+        load_references(path)
 
 
 def test_table_command_writes_all_formats(tmp_path, capsys):
@@ -64,8 +75,8 @@ def test_table_command_writes_all_formats(tmp_path, capsys):
     assert rc == 0
     md = out.read_text()
     ours = next(line for line in md.splitlines() if line.startswith("| AdvMIM (S)"))
-    assert "†" in ours and "| 91.50 |" in ours  # significant vs CTCT (S); reported number beside ours
-    assert "2 labeled: Dice ↑ reported" in md and "Test source T1" in md and "Wilcoxon" in md
+    assert "†" in ours and "| 91.50 |" in ours  # significant vs CTCT (S); published number beside ours
+    assert "2 labeled: Dice ↑ published [1]" in md and "[1] Test source T1" in md and "Wilcoxon" in md
     assert md.count("| AdvMIM (S)") == 1 + 3  # class mean + per-class sections, no duplicate rows
     csv = pd.read_csv(out.with_suffix(".csv"))
     assert set(csv["n_seeds"]) == {2} and csv["dice_std"].notna().all()
@@ -83,8 +94,7 @@ def _flat(names):
     for i, name in enumerate(names):
         rows.append({"row": name, "group": "semi", "labeled": 2, "dice": 0.5 + 0.1 * i, "dice_std": 0.01,
                      "hd95": 5.0 - i, "hd95_std": 0.1, "n_seeds": 2, "dice_best": i == len(names) - 1,
-                     "hd95_best": i == len(names) - 1, "mark": "", "reported_dice": None,
-                     "reported_hd95": None})
+                     "hd95_best": i == len(names) - 1, "mark": ""})
     return pd.DataFrame(rows)
 
 
@@ -109,3 +119,35 @@ def test_rich_table_is_a_table():
     print_table(flat, "Title", "foot", console=console)
     text = console.export_text()
     assert "U-Net [x]" in text and "60.00 ± 1.00" in text and "foot" in text
+
+
+def test_two_sources_get_their_own_columns_in_every_format_and_are_never_averaged(tmp_path):
+    files = study(tmp_path / "m")
+    refs = tmp_path / "refs.csv"
+    refs.write_text(HEADER.rstrip("\n") + ",protocol\n"
+                    "phantom,supervised_unet,2,dice,41.5,repo/A@x:README.md,best epoch on val+test\n"
+                    "phantom,supervised_unet,2,dice,47.83,repo/B@y:README.md,best checkpoint on test\n"
+                    "phantom,supervised_unet,2,hd95,31.16,repo/B@y:README.md,best checkpoint on test\n"
+                    "phantom,full_unet,70,dice,91.44,repo/B@y:README.md,best checkpoint on test\n")
+    out = tmp_path / "t" / "phantom.md"
+    assert main(["table", "--config-json", _config(["supervised_unet", "ctct", "advmim", "full_unet"]),
+                 "--metrics", *map(str, files), "--out", str(out), "--references", str(refs), "--quiet"]) == 0
+    md = out.read_text()
+    header = md.splitlines()[2]
+    assert header.split(" | ")[1:] == ["2 labeled: Dice ↑ ours", "2 labeled: Dice ↑ published [1]",
+                                       "2 labeled: Dice ↑ published [2]", "2 labeled: HD95 ↓ ours",
+                                       "2 labeled: HD95 ↓ published [2] |"]
+    unet = next(line for line in md.splitlines() if line.startswith("| U-Net (labeled only)"))
+    assert unet.split(" | ")[2:4] == ["41.50", "47.83"] and unet.endswith("| 31.16 |")
+    assert "44.67" not in md  # (41.5 + 47.83) / 2: never averaged
+    full = next(line for line in md.splitlines() if line.startswith("| U-Net (all labels)"))
+    assert full.split(" | ")[2:4] == ["–", "91.44"]  # all-label rows match any labeled count
+    assert "[1] repo/A@x:README.md (best epoch on val+test); [2] repo/B@y:README.md (best checkpoint" in md
+    csv = pd.read_csv(out.with_suffix(".csv"))
+    mean = csv[(csv["class"] == "mean") & (csv["method"] == "supervised_unet")].iloc[0]
+    assert (mean["published_1_dice"], mean["published_2_dice"], mean["published_2_hd95"]) == (41.5, 47.83, 31.16)
+    assert mean["published_2_source"] == "repo/B@y:README.md (best checkpoint on test)"
+    tex = out.with_suffix(".tex").read_text()
+    assert "Dice published [1] & Dice published [2]" in tex and "& 41.50 & 47.83 &" in tex
+    html = out.with_suffix(".html").read_text()
+    assert "HD95 pub." in html and "47.83" in html and "31.16" in html and "…" not in html

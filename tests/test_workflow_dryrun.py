@@ -48,6 +48,8 @@ def plan(workdir: Path, configfile: str, *targets: str, **dataset) -> tuple[int,
             jobs.setdefault(m.group(1), []).append(job)
         elif line.startswith("    output: "):
             job["output"] = line.removeprefix("    output: ")
+        elif line.startswith("    input: "):
+            job["input"] = line.removeprefix("    input: ").split(", ")
         elif line.startswith("Shell command: "):
             job["shell"] = line.removeprefix("Shell command: ")
     return proc.returncode, jobs, proc.stdout + proc.stderr
@@ -73,6 +75,14 @@ def test_acdc_paper_protocol_dag(workdir):
     for fragment in ('"img_size": 224', '"iterations": 30000', '"embed_dim": 96', '"mask_block": 32',
                      '"lr": 0.05', '"grad_clip": 5.0', '"batch_labeled": 8'):
         assert fragment in settings
+    # pretrained: imagenet -> the Swin-T is downloaded once, before the Swin-UNet trainings
+    weights = f"{res}/pretrained/swin_tiny_patch4_window7_224.pth"
+    (fetch,) = jobs["download_weights"]
+    assert fetch["output"] == weights and "advmim download-weights swin-t --out" in fetch["shell"]
+    assert f'"pretrained": "{weights}"' in settings
+    waits = {r["output"].split("/")[-4] for r in jobs["train"] if weights in r.get("input", [])}
+    assert waits == {m for m in config["methods"] if "S" in get_method(m).reported}
+    assert {"ctct", "advmim"} <= waits and "supervised_unet" not in waits
     # the published settings per method (config/acdc.yaml method_training)
     settings = next(r["shell"] for r in jobs["train"] if "/uamt/L3/" in r["output"])
     for fragment in ('"img_size": 256', '"lr": 0.01', '"grad_clip": null', '"batch_labeled": 12'):
@@ -109,6 +119,21 @@ def test_acdc_from_an_ssl4mis_folder_prepares_instead_of_converting(workdir, tmp
     (prepare,) = jobs["prepare_ssl4mis"]
     assert f"prepare-ssl4mis {tmp_path / 'ACDC'} --out" in prepare["shell"]
     assert "--labeled 3 7" in prepare["shell"]
+
+
+def test_acdc_cpu_config_is_complete_and_plans_the_table_from_the_public_copy(workdir, tmp_path):
+    from advmim.config import validate_config
+
+    config = yaml.safe_load((ROOT / "config" / "acdc_cpu.yaml").read_text())
+    validate_config(config, source="config/acdc_cpu.yaml")  # complete without config/config.yaml
+    (tmp_path / "ACDC" / "data").mkdir(parents=True)
+    rc, jobs, log = plan(workdir, "config/acdc_cpu.yaml", preprocessed_dir=str(tmp_path / "ACDC"))
+    assert rc == 0, log
+    assert "download" not in jobs and "convert" not in jobs and "download_weights" not in jobs
+    assert len(jobs["prepare_ssl4mis"]) == 1 and len(jobs["train"]) == 2 * len(config["methods"]) - 1
+    settings = next(r["shell"] for r in jobs["train"] if "/advmim/L7/" in r["output"])
+    assert '"img_size": 64' in settings and '"pretrained": null' in settings
+    assert all("--split test" in r["shell"] for r in jobs["evaluate"])
 
 
 def test_synapse_reads_raw_dir_with_fixed_test_cases(workdir, tmp_path):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from advmim.data.geometry import check_same_grid_files
 from advmim.errors import InputError
 from advmim.metrics import MODES, aggregate, evaluate_volume
 
@@ -93,6 +94,7 @@ def run(args) -> int:
         raise InputError(
             args.pred, f"shape {pred.shape} differs from ground truth {args.gt} shape {gt.shape}"
         )
+    check_same_grid_files(args.gt, args.pred)  # NIfTI/MetaImage: same affine and orientation
     for path, labels in ((args.pred, pred), (args.gt, gt)):
         _check_range(path, labels, len(classes) + 1)
     if args.mode == "strict" and spacing is None:

@@ -96,8 +96,8 @@ def frame_paths(patient_dir: str | Path, frame: int) -> tuple[Path, Path]:
     return patient_dir / f"{stem}.nii.gz", patient_dir / f"{stem}_gt.nii.gz"
 
 
-def read_nifti(path: str | Path) -> tuple[np.ndarray, tuple[float, float, float]]:
-    """Read a 3D NIfTI as a (z, y, x) array in its stored dtype plus (z, y, x) spacing in mm."""
+def load_nifti(path: str | Path) -> tuple[np.ndarray, tuple[float, float, float], np.ndarray]:
+    """Read a 3D NIfTI: (z, y, x) array in its stored dtype, (z, y, x) spacing in mm, affine."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "file not found")
@@ -105,6 +105,7 @@ def read_nifti(path: str | Path) -> tuple[np.ndarray, tuple[float, float, float]
         img = nib.load(path)
         data = np.asanyarray(img.dataobj)
         zooms = img.header.get_zooms()
+        affine = np.asarray(img.affine, dtype=np.float64)
     except (
         OSError,
         EOFError,
@@ -123,14 +124,24 @@ def read_nifti(path: str | Path) -> tuple[np.ndarray, tuple[float, float, float]
     if not all(np.isfinite(s) and s > 0 for s in spacing):
         raise InputError(path, f"invalid voxel spacing in header: {spacing}")
     # nibabel indexes (x, y, z); SimpleITK's array order is (z, y, x).
-    return np.ascontiguousarray(data.transpose(2, 1, 0)), (spacing[2], spacing[1], spacing[0])
+    zyx = np.ascontiguousarray(data.transpose(2, 1, 0))
+    return zyx, (spacing[2], spacing[1], spacing[0]), affine
+
+
+def read_nifti(path: str | Path) -> tuple[np.ndarray, tuple[float, float, float]]:
+    """Read a 3D NIfTI as a (z, y, x) array in its stored dtype plus (z, y, x) spacing in mm."""
+    data, spacing, _ = load_nifti(path)
+    return data, spacing
 
 
 def read_frame(patient_dir: str | Path, frame: int, num_classes: int) -> Volume:
-    """Read and validate one frame: finite non-constant image, integer labels in range, same shape."""
+    """Read and validate one frame: finite non-constant image, integer labels in range, same
+    shape, affine and orientation."""
+    from advmim.data.geometry import check_same_grid
+
     image_path, label_path = frame_paths(patient_dir, frame)
-    image, spacing = read_nifti(image_path)
-    label_raw, _ = read_nifti(label_path)
+    image, spacing, image_affine = load_nifti(image_path)
+    label_raw, _, label_affine = load_nifti(label_path)
     image = image.astype(np.float32)
     if not np.all(np.isfinite(image)):
         raise InputError(image_path, "image contains NaN or infinite intensities")
@@ -142,6 +153,7 @@ def read_frame(patient_dir: str | Path, frame: int, num_classes: int) -> Volume:
         raise InputError(
             label_path, f"label shape {label_raw.shape} differs from image shape {image.shape}"
         )
+    check_same_grid(image_affine, label_affine, image_path, label_path)
     label_float = np.asarray(label_raw, dtype=np.float64)
     if not np.all(np.isfinite(label_float)) or np.any(label_float != np.round(label_float)):
         raise InputError(label_path, "label contains non-integer values")

@@ -43,9 +43,11 @@ def find_cases(raw: str | Path) -> dict[str, Path]:
     return cases
 
 
-def read_mhd(path: Path) -> tuple[np.ndarray, tuple[float, float, float]]:
-    """A 3D MetaImage as a (z, y, x) array and (z, y, x) spacing in mm."""
+def read_mhd(path: Path) -> tuple[np.ndarray, tuple[float, float, float], np.ndarray]:
+    """A 3D MetaImage as a (z, y, x) array, (z, y, x) spacing in mm and its RAS affine."""
     import SimpleITK as sitk
+
+    from advmim.data.geometry import mhd_affine
 
     if not path.is_file():
         raise InputError(path, "file not found")
@@ -57,7 +59,8 @@ def read_mhd(path: Path) -> tuple[np.ndarray, tuple[float, float, float]]:
     if img.GetDimension() != 3 or img.GetNumberOfComponentsPerPixel() != 1:
         raise InputError(path, f"expected a 3D scalar volume, got size {img.GetSize()}")
     spacing = tuple(float(s) for s in reversed(img.GetSpacing()))
-    return sitk.GetArrayFromImage(img), spacing
+    affine = mhd_affine(img.GetDirection(), img.GetSpacing(), img.GetOrigin())
+    return sitk.GetArrayFromImage(img), spacing, affine
 
 
 @register
@@ -88,13 +91,15 @@ class Promise12(DatasetPlugin):
         return random_split(cases, val, test, seed, labeled)
 
     def _convert_case(self, case: str, data_dir: Path, images: dict[str, Path]) -> dict:
+        from advmim.data.geometry import check_same_grid
         from advmim.data.ssl4mis import check_pair, write_case
 
         image_path = images[case]
         label_path = image_path.with_name(f"{case}_segmentation.mhd")
-        image, spacing = read_mhd(image_path)
-        label, _ = read_mhd(label_path)
+        image, spacing, image_affine = read_mhd(image_path)
+        label, _, label_affine = read_mhd(label_path)
         image, label = check_pair(image, label, image_path, label_path, self.num_classes)
+        check_same_grid(image_affine, label_affine, image_path, label_path)
         meta = write_case(
             data_dir, case, self.normalize_intensity(image), label, spacing, patient=case
         )

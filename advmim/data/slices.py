@@ -21,6 +21,7 @@ from scipy import ndimage
 from torch.utils.data import Dataset
 
 from advmim.data.splits import read_list, slice_patient
+from advmim.data.ssl4mis import slice_dir
 from advmim.errors import InputError
 
 
@@ -118,7 +119,8 @@ def augment_slice(
 
 
 class SliceDataset(Dataset):
-    """2D slices ``DATA/data/slices/<name>.h5`` loaded into memory at construction.
+    """2D slices ``DATA/data/slices/<name>.h5`` (or ``DATA/data/<name>.h5``, see
+    :func:`advmim.data.ssl4mis.slice_dir`) loaded into memory at construction.
 
     ``dataset[i]`` uses a fixed per-item seed; ``dataset[(i, item_seed)]`` (what
     :func:`batch_stream` asks for) draws a fresh augmentation from ``item_seed``.
@@ -139,7 +141,7 @@ class SliceDataset(Dataset):
         self.names = list(names)
         self.img_size, self.augment, self.seed = img_size, augment, seed
         self.with_label, self.image_order = with_label, image_order
-        folder = Path(data_dir) / "data" / "slices"
+        folder = slice_dir(data_dir)
         self.images, self.labels = [], []
         for name in self.names:
             image, label, _ = _read_h5(folder / f"{name}.h5", with_label)

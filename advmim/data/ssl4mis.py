@@ -4,7 +4,9 @@
 PROMISE12): one call per case writes ``data/<case>.h5`` and its slices, then the split lists,
 ``labeled/<N>.list`` and, last, ``dataset.json``. ``prepare_ssl4mis`` validates a folder made by
 the SSL4MIS scripts (no spacing, no ``labeled/`` lists, no ``dataset.json``) and adds the missing
-files without touching its h5 files, in place or in a separate folder that links ``data/``.
+files without touching its h5 files, in place or in a separate folder that links ``data/``. Both
+layouts found in the wild are read: slices in ``data/slices/`` (SSL4MIS) or directly in ``data/``
+beside the volumes (public copies); training volumes are never needed (training reads slices).
 """
 
 from __future__ import annotations
@@ -157,17 +159,27 @@ def write_form(
 # ----------------------------------------------------------------------------- import as-is
 
 
+def slice_dir(folder: str | Path) -> Path:
+    """Folder of the 2D slices of an SSL4MIS folder: ``data/slices/`` if present, else ``data/``."""
+    data = Path(folder) / "data"
+    return data / "slices" if (data / "slices").is_dir() else data
+
+
 def _case_of_slice(name: str) -> str:
     case, sep, _ = name.rpartition("_slice_")
     return case if sep else name
 
 
-def _check_files(folder: Path, names: Sequence[str], what: str, list_path: Path) -> list[Path]:
+def _check_files(
+    folder: Path, names: Sequence[str], what: str, list_path: Path, hint: str = ""
+) -> list[Path]:
     paths = [folder / f"{n}.h5" for n in names]
     missing = [p.name for p in paths if not p.is_file()]
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise InputError(list_path, f"{len(missing)} {what} named here not found in {folder}: {shown}")
+        raise InputError(
+            list_path, f"{len(missing)} {what} named here not found in {folder}: {shown}{hint}"
+        )
     return paths
 
 
@@ -212,7 +224,10 @@ def validate_folder(src: str | Path, num_classes: int) -> dict[str, list[str]]:
         raise InputError(src / "train_slices.list", "empty list")
     derived = list(dict.fromkeys(_case_of_slice(s) for s in lists["train_slices"]))
     lists["train"] = read_list(src / "train.list") if (src / "train.list").is_file() else derived
-    slice_paths = _check_files(src / "data" / "slices", lists["train_slices"], "slice(s)", src / "train_slices.list")
+    slice_paths = _check_files(
+        slice_dir(src), lists["train_slices"], "slice(s)", src / "train_slices.list",
+        " (slices are read from data/slices/, or from data/ when there is no slices/ folder)",
+    )
     for path in slice_paths:
         image, label, _ = read_h5_pair(path)
         check_pair(image, label, path, path, num_classes, ndim=2, allow_constant=True)

@@ -38,7 +38,13 @@ def _build_unet(num_classes: int, img_size: int, in_channels: int, **params) -> 
 
 
 def _build_swin_unet(
-    num_classes: int, img_size: int, in_channels: int, pretrained: str | None = None, **params
+    num_classes: int,
+    img_size: int,
+    in_channels: int,
+    pretrained: str | None = None,
+    pretrained_sha256: str | None = None,  # used by the download (workflow), not here
+    pretrained_url: str | None = None,
+    **params,
 ) -> SwinUNet:
     try:
         model = SwinUNet(num_classes, img_size=img_size, in_channels=in_channels, **params)

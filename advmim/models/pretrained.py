@@ -1,9 +1,14 @@
-"""Load ImageNet Swin-T weights (timm ``swin_tiny_patch4_window7_224``) into a SwinUNet.
+"""ImageNet Swin-T weights (``swin_tiny_patch4_window7_224``): fetch, verify, load into a SwinUNet.
 
-Encoder keys map one-to-one (``patch_embed``, ``layers.i``, ``norm``); decoder stage k
-(``layers_up.k``) is initialised from the mirrored encoder stage ``n - 2 - k`` (the stage at the
-same resolution). Tensors whose shape does not fit are skipped and reported. Only local files are
-read: the Hugging Face hub is never contacted.
+The weights are the official release asset of microsoft/Swin-Transformer (:data:`SWIN_T_URL`), the
+file Swin-Unet and SSL4MIS's CTCT load; ``pretrained: imagenet`` makes the workflow download it
+once (resumable, SHA-256 checked, :func:`advmim.data.download.download`). Keys are first remapped
+by timm's own ``checkpoint_filter_fn`` (original Microsoft layout: PatchMerging at the end of stage
+i, timm: at the start of i + 1; relative-position tables and patch embedding resized where the
+window or patch size differs). Encoder keys then map one-to-one (``patch_embed``, ``layers.i``,
+``norm``); decoder stage k (``layers_up.k``) is initialised from the mirrored encoder stage
+``n - 2 - k`` (same resolution), as Swin-Unet's ``load_from`` does. Tensors whose shape does not
+fit are skipped and reported. Loading reads local files only.
 """
 
 from __future__ import annotations
@@ -17,12 +22,19 @@ from torch import nn
 
 from advmim.errors import ConfigError, InputError
 
+IMAGENET = "imagenet"  # models.swin_unet.pretrained value: the official Swin-T, downloaded once
+SWIN_T_FILE = "swin_tiny_patch4_window7_224.pth"
+SWIN_T_URL = f"https://github.com/SwinTransformer/storage/releases/download/v1.0.0/{SWIN_T_FILE}"
+# Swin-T: embed_dim 96, depths (2, 2, 6, 2), heads (3, 6, 12, 24), window 7, patch 4.
+SWIN_T_SHAPES = {
+    "patch_embed.proj.weight": (96, 3, 4, 4),
+    "layers.2.blocks.5.attn.qkv.weight": (1152, 384),
+    "layers.0.blocks.0.attn.relative_position_bias_table": (169, 3),
+}
 HOW_TO_GET = (
-    "Provide a local copy of timm's 'swin_tiny_patch4_window7_224' ImageNet weights "
-    "(.pth/.pt or .safetensors; e.g. on a machine with internet access: "
-    "timm.create_model('swin_tiny_patch4_window7_224', pretrained=True) and "
-    "torch.save(model.state_dict(), 'swin_tiny_patch4_window7_224.pth')), "
-    "or set pretrained: null to train the Swin-UNet from scratch."
+    f"Download {SWIN_T_URL} (the ImageNet Swin-T of microsoft/Swin-Transformer) and give its "
+    "path as models.swin_unet.pretrained, or set pretrained: imagenet and let the workflow "
+    "download it, or set pretrained: null to train the Swin-UNet from scratch."
 )
 _BUFFERS = ("relative_position_index", "attn_mask")
 
@@ -65,17 +77,27 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): v for k, v in sd.items() if torch.is_tensor(v)}
 
 
-def _to_timm_layout(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Original Microsoft checkpoints downsample at the end of stage i; timm at the start of i+1."""
-    if "layers.0.downsample.reduction.weight" not in sd:
-        return sd
+def _rel_pos_module(key: str) -> str | None:
+    suffix = ".relative_position_bias_table"
+    return key[: -len(suffix)] if key.endswith(suffix) else None
 
-    def shift(k: str) -> str:
-        return re.sub(
-            r"^layers\.(\d+)\.downsample", lambda m: f"layers.{int(m.group(1)) + 1}.downsample", k
-        )
 
-    return {shift(k): v for k, v in sd.items()}
+def to_timm_layout(sd: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """``sd`` remapped by timm's Swin ``checkpoint_filter_fn`` against ``model``'s encoder.
+
+    Relative-position tables of blocks the model lacks are passed through unchanged (timm would
+    look their module up); the mapping below reports them as not in the model.
+    """
+    from timm.models.swin_transformer import checkpoint_filter_fn
+
+    names = {name for name, _ in model.named_modules()}
+    absent = {k: v for k, v in sd.items() if _rel_pos_module(k) not in (None, *names)}
+    present = {k: v for k, v in sd.items() if k not in absent}
+    try:
+        out = checkpoint_filter_fn(present, model)
+    except Exception as exc:  # noqa: BLE001 - timm's asserts on an unusable table
+        raise ConfigError(f"pretrained Swin weights do not fit this Swin-UNet ({exc})") from exc
+    return {**out, **absent}
 
 
 def _targets(key: str, n_stages: int) -> list[str]:
@@ -93,7 +115,12 @@ def _targets(key: str, n_stages: int) -> list[str]:
 
 def load_swin_pretrained(model: nn.Module, path: str | Path) -> PretrainedReport:
     """Copy matching Swin-T tensors into ``model`` (a SwinUNet) in place; returns a report."""
-    src = _to_timm_layout(read_state_dict(path))
+    if str(path) == IMAGENET:
+        raise ConfigError(
+            "pretrained: imagenet is resolved to a file by the workflow (rule download_weights); "
+            "outside it run `advmim download-weights swin-t --out FILE` and set pretrained: FILE"
+        )
+    src = to_timm_layout(read_state_dict(path), model)
     own = model.state_dict()
     n_stages = len(model.layers)
     report = PretrainedReport(str(path))
@@ -119,3 +146,45 @@ def load_swin_pretrained(model: nn.Module, path: str | Path) -> PretrainedReport
     report.loaded = sorted(updates)
     report.not_initialised = sorted(k for k in own if k not in updates and not k.endswith(_BUFFERS))
     return report
+
+
+def check_swin_t(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read ``path`` and check it is a Swin-T state dict (key layout and shapes); returns it."""
+    sd = read_state_dict(path)
+    for key, shape in SWIN_T_SHAPES.items():
+        if key not in sd or tuple(sd[key].shape) != shape:
+            got = tuple(sd[key].shape) if key in sd else "missing"
+            raise InputError(
+                path,
+                f"not the ImageNet Swin-T ({key}: {got}, expected {shape}); delete it and "
+                f"download {SWIN_T_URL} again",
+            )
+    return sd
+
+
+def fetch_swin_t(
+    dest: str | Path,
+    sha256: str | None = None,
+    url: str = SWIN_T_URL,
+    *,
+    progress: bool = True,
+    retries: int = 3,
+    timeout: float = 30,
+) -> Path:
+    """Download the ImageNet Swin-T to ``dest`` once (resumable, SHA-256 checked) and verify it.
+
+    An existing ``dest`` is not downloaded again. Without ``sha256`` the computed digest is
+    printed, to be pinned in the config. No network: one error saying what to put where.
+    """
+    from advmim.data.download import OfflineError, download
+
+    dest = Path(dest)
+    try:
+        download(url, dest, sha256, progress=progress, retries=retries, timeout=timeout)
+    except OfflineError as exc:
+        raise OfflineError(
+            f"{exc}; put that file (the ImageNet Swin-T, {SWIN_T_FILE}) at {dest.resolve()} "
+            "and run again"
+        ) from exc
+    check_swin_t(dest)
+    return dest

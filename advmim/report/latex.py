@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from advmim.report.table import GROUP_ORDER, GROUP_TITLE
+from advmim.report.table import GROUP_ORDER, GROUP_TITLE, column_layout, published_key
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -26,25 +26,26 @@ def _cell(mean: float, std: float, n: int, best: bool, mark: str = "") -> str:
 def latex_table(flat: pd.DataFrame, caption: str, footnote: str = "", label: str = "") -> str:
     """A complete ``table`` environment: grouped rows, best per column in bold, marks kept."""
     ratios = sorted(flat["labeled"].unique())
-    has_ref = {lab: flat[flat["labeled"] == lab]["reported_dice"].notna().any()
-               or flat[flat["labeled"] == lab]["reported_hd95"].notna().any() for lab in ratios}
-    metrics = {lab: ["dice", "hd95"] + (["reported_dice", "reported_hd95"] if has_ref[lab] else [])
-               for lab in ratios}
-    ncols = 1 + sum(len(m) for m in metrics.values())
-    head = {"dice": r"Dice (\%) $\uparrow$", "hd95": r"HD95 $\downarrow$",
-            "reported_dice": "Dice reported", "reported_hd95": "HD95 reported"}
+    layout = {lab: column_layout(flat, lab) for lab in ratios}
+    ncols = 1 + sum(len(v) for v in layout.values())
+    head = {"dice": r"Dice (\%) $\uparrow$", "hd95": r"HD95 $\downarrow$"}
+    published = {"dice": "Dice published", "hd95": "HD95 published"}
+
+    def title(metric: str, col: str | None) -> str:
+        return head[metric] if col is None else f"{published[metric]} [{published_key(col)}]"
+
     lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(caption)}}}"]
     if label:
         lines.append(rf"\label{{{label}}}")
-    lines += [r"\begin{tabular}{l" + "".join("r" * len(metrics[lab]) for lab in ratios) + "}", r"\toprule"]
+    lines += [r"\begin{tabular}{l" + "".join("r" * len(layout[lab]) for lab in ratios) + "}", r"\toprule"]
     spans, rules, start = [], [], 2
     for lab in ratios:
-        k = len(metrics[lab])
+        k = len(layout[lab])
         spans.append(rf"\multicolumn{{{k}}}{{c}}{{{lab} labeled}}")
         rules.append(rf"\cmidrule(lr){{{start}-{start + k - 1}}}")
         start += k
     lines += ["Method & " + " & ".join(spans) + r" \\", "".join(rules),
-              " & " + " & ".join(head[m] for lab in ratios for m in metrics[lab]) + r" \\", r"\midrule"]
+              " & " + " & ".join(title(m, c) for lab in ratios for m, c in layout[lab]) + r" \\", r"\midrule"]
     rows = list(dict.fromkeys(zip(flat["group"], flat["row"], strict=True)))
     rows.sort(key=lambda gr: GROUP_ORDER.index(gr[0]))
     group = None
@@ -58,14 +59,17 @@ def latex_table(flat: pd.DataFrame, caption: str, footnote: str = "", label: str
         for lab in ratios:
             hit = flat[(flat["row"] == name) & (flat["labeled"] == lab)]
             if hit.empty:
-                cells += ["--"] * len(metrics[lab])
+                cells += ["--"] * len(layout[lab])
                 continue
             r = hit.iloc[0]
             n = int(r["n_seeds"])
-            cells.append(_cell(100 * r["dice"], 100 * r["dice_std"], n, bool(r["dice_best"]), r["mark"] or ""))
-            cells.append(_cell(r["hd95"], r["hd95_std"], n, bool(r["hd95_best"])))
-            for m in metrics[lab][2:]:
-                cells.append(f"{r[m]:.2f}" if pd.notna(r[m]) else "--")
+            for metric, col in layout[lab]:
+                if col:
+                    cells.append(f"{r[col]:.2f}" if pd.notna(r[col]) else "--")
+                elif metric == "dice":
+                    cells.append(_cell(100 * r["dice"], 100 * r["dice_std"], n, bool(r["dice_best"]), r["mark"] or ""))
+                else:
+                    cells.append(_cell(r["hd95"], r["hd95_std"], n, bool(r["hd95_best"])))
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     if footnote:

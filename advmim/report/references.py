@@ -1,10 +1,14 @@
-"""Reference ("reported") numbers from published papers, each row with its source.
+"""Published numbers from papers and their repositories, each row with its source.
 
-File format (CSV, ``#`` lines are comments): ``dataset, method, labeled, metric, value, source``.
-``method`` is a registry name (``advmim``) or ``name:NETWORK`` (``advmim:C``); a bare name means the
-method's first reported network. ``metric`` is ``dice`` (in %) or ``hd95`` (as the source reports
-it). ``source`` is mandatory (paper + table, or a URL): rows without one are rejected, so the
-tables never show a number whose origin is unknown.
+File format (CSV, ``#`` lines are comments): ``dataset, method, labeled, metric, value, source``
+and an optional ``protocol``. ``method`` is a registry name (``advmim``) or ``name:NETWORK``
+(``advmim:C``); a bare name means the method's first reported network. ``labeled`` is ignored for
+methods trained on all labels (upper bounds). ``metric`` is ``dice`` (in %) or ``hd95`` (as the
+source reports it). ``source`` is mandatory (paper + table, or ``owner/repo@commit:path``): rows
+without one are rejected, so the tables never show a number whose origin is unknown. ``protocol``
+says how the source evaluated (checkpoint, split, or where it quotes a number from); the table
+footnote lists it. Each source is one "published" column of the tables, never averaged with
+another source (their protocols differ).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import pandas as pd
 from advmim.errors import ConfigError
 
 COLUMNS = ["dataset", "method", "labeled", "metric", "value", "source"]
+OPTIONAL = ["protocol"]
 METRICS = {"dice", "hd95"}
 
 
@@ -31,13 +36,14 @@ def load_references(path: str | Path) -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise ConfigError(f"reference results {path}: missing column(s) {missing}; expected {COLUMNS}")
-    rows, errors = [], []
+    rows, errors, seen = [], [], set()
     for i, row in enumerate(reader, start=1):
         line = f"row {i} ({row.get('method')}, {row.get('labeled')} labeled, {row.get('metric')})"
         if None in row or None in row.values():
             errors.append(f"{line}: expected {len(reader.fieldnames)} fields (quote values that contain commas)")
             continue
         row = {k: v.strip() for k, v in row.items()}
+        row.setdefault("protocol", "")
         if not row["source"]:
             errors.append(f"{line}: no source — every reference number must say where it came from")
         if row["metric"] not in METRICS:
@@ -47,23 +53,42 @@ def load_references(path: str | Path) -> pd.DataFrame:
         except ValueError:
             errors.append(f"{line}: labeled must be an integer and value a number")
         method, _, network = row["method"].partition(":")
-        rows.append({**{c: row[c] for c in COLUMNS}, "method": method, "network": network or None})
+        cell = (row["dataset"], row["method"], row["labeled"], row["metric"], row["source"])
+        if cell in seen:
+            errors.append(f"{line}: given twice by the same source")
+        seen.add(cell)
+        rows.append({**{c: row[c] for c in [*COLUMNS, *OPTIONAL]}, "method": method,
+                     "network": network or None})
     if errors:
         raise ConfigError(f"reference results {path}:\n  " + "\n  ".join(errors))
-    return pd.DataFrame(rows, columns=[*COLUMNS, "network"])
+    return pd.DataFrame(rows, columns=[*COLUMNS, *OPTIONAL, "network"])
+
+
+def sources(refs: pd.DataFrame | None, dataset: str) -> list[tuple[str, str]]:
+    """(source, its protocols joined by "; ") of ``dataset``, in file order: the table's [1], [2]."""
+    if refs is None or refs.empty:
+        return []
+    hit = refs[refs["dataset"] == dataset]
+    out = {}
+    for source, protocol in zip(hit["source"], hit["protocol"], strict=True):
+        out.setdefault(source, [])
+        if protocol and protocol not in out[source]:
+            out[source].append(protocol)
+    return [(source, "; ".join(protocols)) for source, protocols in out.items()]
 
 
 def reference_for(refs: pd.DataFrame | None, dataset: str, method: str, network: str,
-                  labeled: int, metric: str) -> tuple[float, str] | None:
-    """(value, source) reported for one table cell, or None."""
+                  labeled: int, metric: str, source: str) -> float | None:
+    """The value ``source`` publishes for one table cell, or None."""
     if refs is None or refs.empty:
         return None
     from advmim.methods import get_method
 
-    first = next(iter(get_method(method).reported), None)
-    hit = refs[(refs["dataset"] == dataset) & (refs["method"] == method) & (refs["labeled"] == labeled)
-               & (refs["metric"] == metric)]
+    cls = get_method(method)
+    first = next(iter(cls.reported), None)
+    hit = refs[(refs["dataset"] == dataset) & (refs["method"] == method) & (refs["metric"] == metric)
+               & (refs["source"] == source) & ((refs["labeled"] == labeled) | cls.all_labels)]
     hit = hit[[net == network or (not isinstance(net, str) and network == first) for net in hit["network"]]]
     if hit.empty:
         return None
-    return float(hit["value"].iloc[0]), str(hit["source"].iloc[0])
+    return float(hit["value"].iloc[0])

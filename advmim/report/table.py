@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +10,7 @@ import pandas as pd
 from advmim.io import write_text
 from advmim.methods import get_method
 from advmim.report.collect import row_label
-from advmim.report.references import reference_for
+from advmim.report.references import reference_for, sources
 from advmim.report.stats import OURS, marks_for, summarise, tests_footnote
 
 GROUP_ORDER = ["lower", "semi", "ours", "upper"]
@@ -38,82 +39,123 @@ def ordered_rows(summary: pd.DataFrame, method_order: list[str],
                                        variants.index(k[1]) if k[1] in variants else -1))
 
 
+PUBLISHED = re.compile(r"^published_(\d+)_(dice|hd95)$")
+METRIC_TITLE = {"dice": "Dice ↑", "hd95": "HD95 ↓"}
+
+
+def source_label(source: tuple[str, str]) -> str:
+    """``source`` or ``source (protocol)`` of a (source, protocol) pair."""
+    return f"{source[0]} ({source[1]})" if source[1] else source[0]
+
+
+def column_layout(flat: pd.DataFrame, labeled: int) -> list[tuple[str, str | None]]:
+    """Columns of one labeled ratio: (metric, None) for ours, each followed by its
+    (metric, ``published_<k>_<metric>``) columns that hold a value at this ratio."""
+    at = flat[flat["labeled"] == labeled]
+    out = []
+    for metric in METRIC_TITLE:
+        out.append((metric, None))
+        found = sorted((int(m.group(1)), c) for c in flat.columns
+                       if (m := PUBLISHED.match(c)) and m.group(2) == metric)
+        out += [(metric, c) for _, c in found if at[c].notna().any()]
+    return out
+
+
+def published_sources(flat: pd.DataFrame) -> dict[int, str]:
+    """{k: source label} of the published columns that hold a value."""
+    out = {}
+    for col in flat.columns:
+        m = re.match(r"^published_(\d+)_source$", col)
+        if m and flat[col].notna().any():
+            out[int(m.group(1))] = str(flat[col].dropna().iloc[0])
+    return dict(sorted(out.items()))
+
+
+def published_key(col: str) -> int:
+    return int(PUBLISHED.match(col).group(1))
+
+
 def main_table(df: pd.DataFrame, method_order: list[str], footnote: str, cls: str = "mean",
                labels: dict | None = None, tests: pd.DataFrame | None = None,
                refs: pd.DataFrame | None = None) -> tuple[str, pd.DataFrame]:
     """Markdown (grouped, best per column in bold) and a flat CSV frame.
 
     ``tests`` (:func:`advmim.report.stats.compare_with_best_baseline`) adds dagger marks to the
-    AdvMIM (S) Dice cells; ``refs`` (:func:`advmim.report.references.load_references`) adds a
-    "reported" column next to each reproduced metric that has a reference (class mean only).
+    AdvMIM (S) Dice cells; ``refs`` (:func:`advmim.report.references.load_references`) adds, next
+    to each metric of ours, one "published [k]" column per source that has a value
+    (class mean only; flat columns ``published_<k>_dice|hd95|source``). Never averaged.
     """
     summary = summarise(df, cls)
     ratios = sorted(summary["labeled"].unique())
     rows = ordered_rows(summary, method_order, list(labels or {}))
     labels = labels or {}
     dataset = df["dataset"].iloc[0]
-    refs = refs if cls == "mean" else None
+    srcs = sources(refs, dataset) if cls == "mean" else []
     best = {}
     for lab in ratios:
         col = summary[summary["labeled"] == lab]
         best[(lab, "dice")] = col["dice"].max()
         best[(lab, "hd95")] = col["hd95"].min()
-    cols = []  # (labeled, metric, reported?) in column order
-    for lab in ratios:
-        for metric in ("dice", "hd95"):
-            cols.append((lab, metric, False))
-            if any(reference_for(refs, dataset, m, n, lab, metric) for m, _, n in rows):
-                cols.append((lab, metric, True))
-    has_ref = {(lab, metric) for lab, metric, rep in cols if rep}
-    title = {"dice": "Dice ↑", "hd95": "HD95 ↓"}
-    header = "| Method | " + " | ".join(
-        f"{lab} labeled: {title[metric]}"
-        + (" reported" if rep else " reproduced" if (lab, metric) in has_ref else "")
-        for lab, metric, rep in cols) + " |"
-    lines = [header, "|---|" + "---:|" * len(cols)]
     flat = []
-    group = None
     for method, variant, network in rows:
         g = get_method(method).group
-        if g != group:
-            group = g
-            lines.append(f"| *{GROUP_TITLE[g]}* |" + " |" * len(cols))
         name = row_label(method, network, variant if isinstance(variant, str) else None,
                          labels.get(variant) if isinstance(variant, str) else None)
-        cells = []
         is_ours = (method, network) == (OURS[0], OURS[2]) and not isinstance(variant, str)
         for lab in ratios:
             hit = summary[(summary["method"] == method) & (summary["network"] == network)
                           & (summary["labeled"] == lab)
                           & (summary["variant"].isna() if not isinstance(variant, str) else summary["variant"] == variant)]
-            reported = {m: reference_for(refs, dataset, method, network, lab, m) for m in ("dice", "hd95")}
             if hit.empty:
-                cells += ["–" for c in cols if c[0] == lab]
                 continue
             r = hit.iloc[0]
-            mark = marks_for(tests, lab) if is_ours and cls == "mean" else ""
-            text = {"dice": _fmt(100 * r["dice"], 100 * r["dice_std"], int(r["n"]), 2),
-                    "hd95": _fmt(r["hd95"], r["hd95_std"], int(r["n"]), 2)}
-            is_best = {"dice": r["dice"] == best[(lab, "dice")], "hd95": r["hd95"] == best[(lab, "hd95")]}
-            for c_lab, metric, rep in cols:
-                if c_lab != lab:
-                    continue
-                if rep:
-                    cells.append(f"{reported[metric][0]:.2f}" if reported[metric] else "–")
-                    continue
-                cell = f"**{text[metric]}**" if is_best[metric] else text[metric]
-                cells.append(cell + (mark if metric == "dice" else ""))
-            sources = sorted({v[1] for v in reported.values() if v})
+            published = {}
+            for k, source in enumerate(srcs, start=1):
+                values = {m: reference_for(refs, dataset, method, network, lab, m, source[0])
+                          for m in METRIC_TITLE}
+                published.update({f"published_{k}_{m}": v for m, v in values.items()})
+                has = any(v is not None for v in values.values())
+                published[f"published_{k}_source"] = source_label(source) if has else None
             flat.append({"row": name, "method": method, "variant": variant, "network": network,
                          "labeled": lab, "class": cls, "dice": r["dice"], "dice_std": r["dice_std"],
                          "hd95": r["hd95"], "hd95_std": r["hd95_std"], "n_seeds": int(r["n"]), "group": g,
-                         "dice_best": bool(is_best["dice"]), "hd95_best": bool(is_best["hd95"]), "mark": mark,
-                         "reported_dice": reported["dice"][0] if reported["dice"] else None,
-                         "reported_hd95": reported["hd95"][0] if reported["hd95"] else None,
-                         "reported_source": "; ".join(sources) or None})
+                         "dice_best": bool(r["dice"] == best[(lab, "dice")]),
+                         "hd95_best": bool(r["hd95"] == best[(lab, "hd95")]),
+                         "mark": marks_for(tests, lab) if is_ours and cls == "mean" else "", **published})
+    flat = pd.DataFrame(flat)
+    layout = {lab: column_layout(flat, lab) for lab in ratios} if not flat.empty else {}
+    has_pub = {(lab, m) for lab in layout for m, c in layout[lab] if c}
+    header = "| Method | " + " | ".join(
+        f"{lab} labeled: {METRIC_TITLE[m]}"
+        + (f" published [{published_key(c)}]" if c else " ours" if (lab, m) in has_pub else "")
+        for lab in ratios for m, c in layout.get(lab, [])) + " |"
+    ncols = sum(len(v) for v in layout.values())
+    lines = [header, "|---|" + "---:|" * ncols]
+    group = None
+    for name in dict.fromkeys(flat["row"]) if not flat.empty else []:
+        mine = flat[flat["row"] == name]
+        g = mine["group"].iloc[0]
+        if g != group:
+            group = g
+            lines.append(f"| *{GROUP_TITLE[g]}* |" + " |" * ncols)
+        cells = []
+        for lab in ratios:
+            hit = mine[mine["labeled"] == lab]
+            if hit.empty:
+                cells += ["–"] * len(layout[lab])
+                continue
+            r = hit.iloc[0]
+            for metric, col in layout[lab]:
+                if col:
+                    cells.append(f"{r[col]:.2f}" if pd.notna(r[col]) else "–")
+                    continue
+                scale = 100 if metric == "dice" else 1
+                text = _fmt(scale * r[metric], scale * r[f"{metric}_std"], int(r["n_seeds"]), 2)
+                cell = f"**{text}**" if r[f"{metric}_best"] else text
+                cells.append(cell + (r["mark"] if metric == "dice" else ""))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", footnote]
-    return "\n".join(lines) + "\n", pd.DataFrame(flat)
+    return "\n".join(lines) + "\n", flat
 
 
 def _n_text(df: pd.DataFrame) -> str:
@@ -132,6 +174,14 @@ SPLIT_TEXT = {"test": "test split", "val": "validation split",
               "val+test": "validation and test splits combined (CTCT's protocol)"}
 
 
+def _pretrained_text(pretrained: str | None) -> str:
+    from advmim.models.pretrained import IMAGENET, SWIN_T_FILE
+
+    if not pretrained:
+        return "trained from scratch (no pretrained weights)"
+    return f"ImageNet Swin-T ({SWIN_T_FILE if pretrained == IMAGENET else pretrained})"
+
+
 def footnote_text(df: pd.DataFrame, config: dict) -> str:
     seeds = sorted(df["seed"].unique())
     pretrained = config.get("models", {}).get("swin_unet", {}).get("pretrained")
@@ -147,19 +197,22 @@ def footnote_text(df: pd.DataFrame, config: dict) -> str:
         f"{_values(df, 'img_size', config['training']['img_size'])} px. Seeds: {', '.join(map(str, seeds))} "
         f"(seeds per cell: n = {_n_text(df)}, CSV column n_seeds; mean ± std over seeds where n > 1). "
         f"Swin-UNet encoder: "
-        f"{'ImageNet Swin-T (' + str(pretrained) + ')' if pretrained else 'trained from scratch (no pretrained weights)'}."
+        f"{_pretrained_text(pretrained)}."
     )
 
 
 def full_footnote(df: pd.DataFrame, config: dict, tests: pd.DataFrame | None = None,
                   flat: pd.DataFrame | None = None) -> str:
-    """Protocol footnote plus the significance tests and the sources of reported numbers."""
+    """Protocol footnote plus the significance tests and the sources of published numbers."""
     parts = [footnote_text(df, config)]
     if tests is not None and not tests.empty:
         parts.append(tests_footnote(tests))
-    if flat is not None and "reported_source" in flat and flat["reported_source"].notna().any():
-        sources = sorted(set("; ".join(flat["reported_source"].dropna()).split("; ")))
-        parts.append("Reported: numbers published elsewhere, from " + "; ".join(sources) + ".")
+    published = published_sources(flat) if flat is not None else {}
+    if published:
+        parts.append(
+            "Published: numbers as their source reports them, one column per source, never "
+            "averaged together; their protocols differ from ours (the last iteration's weights): " + "; ".join(f"[{k}] {label}" for k, label in published.items()) + "."
+        )
     return " ".join(parts)
 
 

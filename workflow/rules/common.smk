@@ -5,6 +5,7 @@ import sys
 from types import SimpleNamespace
 
 from advmim.config import check_data_source, run_settings, validate_config
+from advmim.models.pretrained import IMAGENET, SWIN_T_FILE
 
 validate_config(config, source="workflow config")
 check_data_source(config)
@@ -43,10 +44,41 @@ def run_identity(run):
     return run, None
 
 
-def settings_json(wildcards):
+SWIN_WEIGHTS = f"{R}/pretrained/{SWIN_T_FILE}"  # pretrained: imagenet, downloaded once
+
+
+def run_config(wildcards):
+    """run_settings of one run, with pretrained: imagenet resolved to the downloaded file."""
     method, variant = run_identity(wildcards.run)
     settings = run_settings(config, method, int(wildcards.labeled), int(wildcards.seed), variant)
-    return json.dumps(settings, sort_keys=True)
+    swin = settings.get("models", {}).get("swin_unet", {})
+    if swin.get("pretrained") == IMAGENET:
+        swin["pretrained"] = SWIN_WEIGHTS
+    return settings
+
+
+def settings_json(wildcards):
+    return json.dumps(run_config(wildcards), sort_keys=True)
+
+
+def pretrained_input(wildcards):
+    """The Swin-T weights file a run's Swin-UNet starts from; none when the method has no
+    Swin-UNet (network S) or pretrained is null."""
+    from advmim.methods import get_method
+
+    path = run_config(wildcards).get("models", {}).get("swin_unet", {}).get("pretrained")
+    if not path or "S" not in get_method(run_identity(wildcards.run)[0]).reported:
+        return []
+    return path
+
+
+def weights_options():
+    """`advmim download-weights` options from models.swin_unet.pretrained_sha256 and
+    pretrained_url (a mirror; default: the official release asset)."""
+    swin = config.get("models", {}).get("swin_unet", {})
+    options = [f"--sha256 {swin['pretrained_sha256']}"] if swin.get("pretrained_sha256") else []
+    options += [f"--url '{swin['pretrained_url']}'"] if swin.get("pretrained_url") else []
+    return " ".join(options)
 
 
 def run_files(pattern, runs):

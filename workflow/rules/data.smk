@@ -22,6 +22,7 @@ rule phantom:
 
 localrules:
     download,
+    download_weights,
 
 
 # ACDC from the CREATIS server (resumable, SHA-256 checked); not used when dataset.raw_dir is set.
@@ -40,6 +41,24 @@ rule download:
         f"{R}/benchmarks/download_acdc.tsv"
     shell:
         "advmim download acdc {params.options} --out {params.out} --no-progress > {log} 2>&1"
+
+
+# ImageNet Swin-T for models.swin_unet.pretrained: imagenet (resumable, SHA-256 checked once
+# pinned in models.swin_unet.pretrained_sha256); the train jobs of Swin-UNet methods wait for it.
+# Its output is also shown on the console: the digest to pin, or where to put the file offline.
+rule download_weights:
+    output:
+        SWIN_WEIGHTS,
+    params:
+        options=weights_options(),
+    conda:
+        CONDA_ENV
+    log:
+        f"{R}/logs/download_weights.log",
+    benchmark:
+        f"{R}/benchmarks/download_weights.tsv"
+    shell:
+        "advmim download-weights swin-t --out {output} {params.options} --no-progress 2>&1 | tee {log}"
 
 
 if PREPROCESSED_DIR:

@@ -4,6 +4,7 @@
 rule train:
     input:
         data=data_input,
+        weights=pretrained_input,
     output:
         model=f"{R}/runs/{{dataset}}/{{run}}/L{{labeled}}/seed{{seed}}/model.pt",
     params:
