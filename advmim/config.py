@@ -48,6 +48,9 @@ def validate_config(config: Any, source: str = "config") -> dict:
         for err in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     ]
     if not problems:
+        from advmim.methods import load_plugins
+
+        load_plugins(config.get("plugins"))  # their methods must be known before the checks below
         problems = _semantic_problems(config)
     if problems:
         raise ConfigError(f"{source}: invalid configuration:\n  - " + "\n  - ".join(problems))
@@ -124,8 +127,10 @@ def run_settings(config: dict, method: str, labeled: int, seed: int, variant: st
     it was published with), then an ablation ``variant``'s ``training``; parameters likewise
     from the method's defaults, ``method_params`` and the variant's ``params``.
     """
-    from advmim.methods import get_method
+    from advmim.methods import get_method, load_plugins, resolve_plugin
 
+    plugins = [resolve_plugin(s) for s in config.get("plugins", [])]
+    load_plugins(plugins)
     cls = get_method(method)
     training = copy.deepcopy(config["training"])
     training.update(config.get("method_training", {}).get(method, {}))
@@ -154,4 +159,5 @@ def run_settings(config: dict, method: str, labeled: int, seed: int, variant: st
         **training,
         "models": copy.deepcopy(config.get("models", {})),
         "method_params": params,
+        **({"plugins": plugins} if plugins else {}),
     }

@@ -14,7 +14,7 @@ import torch
 from advmim.data.splits import read_list
 from advmim.errors import AdvmimError
 from advmim.io import write_json, write_text
-from advmim.methods import Batch, get_method
+from advmim.methods import Batch, get_method, load_plugins
 from advmim.train.checkpoint import load_checkpoint, save_checkpoint
 from advmim.train.gpu import peak_memory_mb
 from advmim.train.precision import amp_dtype, autocast, grad_scaler
@@ -32,6 +32,7 @@ def training_sets(settings: dict, data_dir: Path):
     """The labeled and unlabeled slice datasets of a run (unlabeled is None when unused)."""
     from advmim.data.slices import SliceDataset, labeled_slice_names, unlabeled_slice_names
 
+    load_plugins(settings.get("plugins"))
     cls = get_method(settings["method"])
     data_dir = Path(data_dir)
     size = settings["img_size"]
@@ -129,6 +130,7 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
     torch.set_num_threads(int(settings.get("threads", 1)))
     seed = int(settings["seed"])
     seed_everything(seed)
+    load_plugins(settings.get("plugins"))  # a method defined outside the package
     method = get_method(settings["method"])(settings, device)
     dtype = amp_dtype(settings.get("amp"), device)
     method.scaler = grad_scaler(dtype, device)
