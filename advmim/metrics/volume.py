@@ -34,7 +34,6 @@ from advmim.metrics.surface import (
     volume_diagonal,
 )
 
-STATUSES = ("ok", "missed", "empty_gt", "both_empty")
 _PAPER_EMPTY = {"missed": (0.0, 0.0), "empty_gt": (1.0, 0.0), "both_empty": (0.0, 0.0)}
 
 

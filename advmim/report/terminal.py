@@ -77,11 +77,3 @@ def table_html(flat: pd.DataFrame, title: str, footnote: str = "") -> str:
         console = Console(record=True, width=width, file=sink)
         console.print(rich_table(flat, title, footnote))
     return console.export_html(inline_styles=True)
-
-
-def print_markdown(text: str) -> None:
-    """Render Markdown text (kept for free-form notes; tables use :func:`print_table`)."""
-    from rich.console import Console
-    from rich.markdown import Markdown
-
-    Console().print(Markdown(text))
