@@ -161,7 +161,7 @@ def qualitative(volumes: pd.DataFrame, runs: list[dict], data_dir: str | Path, o
     from advmim.data.slices import load_volume
     from advmim.inference import load_networks, predict_volume
     from advmim.methods import get_method
-    from advmim.report.table import GROUP_ORDER
+    from advmim.report.layout import GROUP_ORDER
 
     device = device or torch.device("cpu")
     order = order or []

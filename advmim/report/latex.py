@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from advmim.report.table import GROUP_ORDER, GROUP_TITLE, column_layout, published_key
+from advmim.report.layout import GROUP_ORDER, GROUP_TITLE, column_layout, published_key
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -10,12 +9,16 @@ import pandas as pd
 from advmim.io import write_text
 from advmim.methods import get_method
 from advmim.report.collect import row_label
+from advmim.report.layout import (
+    GROUP_ORDER,
+    GROUP_TITLE,
+    METRIC_TITLE,
+    column_layout,
+    published_key,
+    published_sources,
+)
 from advmim.report.references import reference_for, sources
 from advmim.report.stats import OURS, marks_for, summarise, tests_footnote
-
-GROUP_ORDER = ["lower", "semi", "ours", "upper"]
-GROUP_TITLE = {"lower": "Supervised (labeled only)", "semi": "Semi-supervised",
-               "ours": "Ours", "upper": "Fully supervised"}
 
 
 def _fmt(mean: float, std: float, n: int, digits: int) -> str:
@@ -39,40 +42,9 @@ def ordered_rows(summary: pd.DataFrame, method_order: list[str],
                                        variants.index(k[1]) if k[1] in variants else -1))
 
 
-PUBLISHED = re.compile(r"^published_(\d+)_(dice|hd95)$")
-METRIC_TITLE = {"dice": "Dice ↑", "hd95": "HD95 ↓"}
-
-
 def source_label(source: tuple[str, str]) -> str:
     """``source`` or ``source (protocol)`` of a (source, protocol) pair."""
     return f"{source[0]} ({source[1]})" if source[1] else source[0]
-
-
-def column_layout(flat: pd.DataFrame, labeled: int) -> list[tuple[str, str | None]]:
-    """Columns of one labeled ratio: (metric, None) for ours, each followed by its
-    (metric, ``published_<k>_<metric>``) columns that hold a value at this ratio."""
-    at = flat[flat["labeled"] == labeled]
-    out = []
-    for metric in METRIC_TITLE:
-        out.append((metric, None))
-        found = sorted((int(m.group(1)), c) for c in flat.columns
-                       if (m := PUBLISHED.match(c)) and m.group(2) == metric)
-        out += [(metric, c) for _, c in found if at[c].notna().any()]
-    return out
-
-
-def published_sources(flat: pd.DataFrame) -> dict[int, str]:
-    """{k: source label} of the published columns that hold a value."""
-    out = {}
-    for col in flat.columns:
-        m = re.match(r"^published_(\d+)_source$", col)
-        if m and flat[col].notna().any():
-            out[int(m.group(1))] = str(flat[col].dropna().iloc[0])
-    return dict(sorted(out.items()))
-
-
-def published_key(col: str) -> int:
-    return int(PUBLISHED.match(col).group(1))
 
 
 def main_table(df: pd.DataFrame, method_order: list[str], footnote: str, cls: str = "mean",

@@ -17,7 +17,7 @@ def rich_table(flat: pd.DataFrame, title: str, footnote: str = ""):
     from rich.markup import escape
     from rich.table import Table
 
-    from advmim.report.table import GROUP_TITLE, column_layout, published_key
+    from advmim.report.layout import GROUP_TITLE, column_layout, published_key
 
     ratios = sorted(flat["labeled"].unique())
     layout = {lab: column_layout(flat, lab) for lab in ratios}
