@@ -12,7 +12,19 @@ from advmim.errors import InputError
 from advmim.models import build_model
 from advmim.train.checkpoint import load_checkpoint
 
-ARCH_OF_KEY = {"S": "swin_unet", "C": "unet"}
+# Checkpoints written before architectures were stored: the network of each key letter.
+LEGACY_ARCH_OF_KEY = {"S": "swin_unet", "C": "unet"}
+
+
+def architecture_of(state: dict, key: str, path: str | Path = "model.pt") -> tuple[str, dict]:
+    """(model name, parameters) of network ``key`` of a finished run's checkpoint."""
+    spec = state.get("architectures", {}).get(key)
+    if spec is not None:
+        return spec["name"], dict(spec["params"])
+    if key not in LEGACY_ARCH_OF_KEY:
+        raise InputError(path, f"network {key!r} has no stored architecture")
+    arch = LEGACY_ARCH_OF_KEY[key]
+    return arch, dict(state["settings"].get("models", {}).get(arch, {}))
 
 
 def load_networks(model_path: str | Path, device: torch.device) -> tuple[dict, dict[str, torch.nn.Module]]:
@@ -23,8 +35,7 @@ def load_networks(model_path: str | Path, device: torch.device) -> tuple[dict, d
     settings = state["settings"]
     nets = {}
     for key, weights in state["nets"].items():
-        arch = ARCH_OF_KEY[key]
-        params = dict(settings.get("models", {}).get(arch, {}))
+        arch, params = architecture_of(state, key, model_path)
         if "pretrained" in params:
             params["pretrained"] = None  # weights come from the checkpoint
         net = build_model(arch, settings["num_classes"], settings["img_size"], **params)

@@ -76,7 +76,9 @@ class Method:
         """Build a segmentation network of architecture ``arch`` from the run's model settings."""
         params = dict(self.settings.get("models", {}).get(arch, {}))
         params.update(overrides)
-        return build_model(arch, self.num_classes, self.settings["img_size"], **params)
+        net = build_model(arch, self.num_classes, self.settings["img_size"], **params)
+        net.architecture = {"name": arch, "params": params}  # stored in model.pt for inference
+        return net
 
     def discriminator(self) -> nn.Module:
         return build_discriminator(self.num_classes)
@@ -119,6 +121,11 @@ class Method:
 
     def eval_networks(self) -> dict[str, nn.Module]:
         return {key: self.nets[key] for key in self.reported}
+
+    def architectures(self) -> dict[str, dict]:
+        """``{key: {"name", "params"}}`` of the reported networks built by :meth:`model`."""
+        return {key: net.architecture for key, net in self.eval_networks().items()
+                if hasattr(net, "architecture")}
 
     def state_dict(self) -> dict:
         state = {

@@ -191,7 +191,8 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
             "peak_memory_mb": round(peak_memory_mb(device), 1)}
     write_json(run_dir / "run_info.json", info)
     print(f"peak memory {info['peak_memory_mb']} MiB on {device}", file=sys.stderr, flush=True)
-    save_checkpoint(model_path, {"settings": settings, "nets": nets, "iterations": total, **info})
+    save_checkpoint(model_path, {"settings": settings, "nets": nets, "iterations": total,
+                                 "architectures": method.architectures(), **info})
     ckpt_path.unlink(missing_ok=True)
     return model_path
 
