@@ -39,10 +39,12 @@ def parse_settings(args) -> dict:
 
 
 def run(args) -> int:
+    from advmim.io import check_outputs
     from advmim.train.device import claim_training_device
-    from advmim.train.loop import train
+    from advmim.train.loop import check_settings, train
 
-    settings = parse_settings(args)
+    settings = check_settings(parse_settings(args))
+    check_outputs(folders=[args.out], inputs=[args.data, args.settings_file])
     with claim_training_device(settings.get("device", "auto")) as device:
         path = train(settings, args.data, args.out, device=device, progress=not args.no_progress)
     print(f"model written to {path}")

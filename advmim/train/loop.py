@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from advmim.data.splits import read_list
-from advmim.errors import AdvmimError
+from advmim.errors import AdvmimError, ConfigError
 from advmim.io import write_json, write_text
 from advmim.methods import Batch, get_method
 from advmim.train.checkpoint import load_checkpoint, save_checkpoint
@@ -58,6 +58,30 @@ def make_batch(dataset, sampler: EpochSampler, iteration: int, device):
     x = torch.from_numpy(np.stack(images)[:, None]).to(device)
     y = None if labels[0] is None else torch.from_numpy(np.stack(labels).astype(np.int64)).to(device)
     return x, y
+
+
+# Run settings every training needs (advmim.config.run_settings writes them): key -> minimum.
+REQUIRED_INTS = {"seed": 0, "labeled": 1, "iterations": 1, "img_size": 1, "batch_labeled": 1,
+                 "batch_unlabeled": 1, "num_classes": 2}
+REQUIRED_OTHER = ("dataset", "method", "class_names", "lr")
+
+
+def check_settings(settings) -> dict:
+    """Run settings with every required key of the right type (one ConfigError lists them all)."""
+    if not isinstance(settings, dict):
+        raise ConfigError(f"run settings: expected a JSON object, got {type(settings).__name__}")
+    missing = [k for k in (*REQUIRED_INTS, *REQUIRED_OTHER) if k not in settings]
+    problems = [f"missing key(s) {', '.join(missing)} (see advmim.config.run_settings)"] if missing else []
+    for key, low in REQUIRED_INTS.items():
+        value = settings.get(key, low)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            problems.append(f"{key} must be an integer >= {low}, got {value!r}")
+    lr = settings.get("lr", 1.0)
+    if isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0:
+        problems.append(f"lr must be a number > 0, got {lr!r}")
+    if problems:
+        raise ConfigError("run settings: " + "; ".join(problems))
+    return settings
 
 
 def _comparable(settings: dict) -> dict:
@@ -119,6 +143,7 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
 
     ``stop_after`` ends the loop after that many iterations (tests of interruption/resume).
     """
+    check_settings(settings)
     run_dir = Path(run_dir)
     model_path = run_dir / MODEL_FILE
     if model_path.exists():
