@@ -12,6 +12,9 @@ min_version("9.0")
 # The embedded default, used unless --configfile names complete configuration file(s)
 # (config/acdc.yaml, ...); --config key=value still overrides single keys.
 if not workflow.overwrite_configfiles:
+    from advmim.config import read_yaml
+
+    read_yaml(os.path.join(workflow.basedir, "config", "config.yaml"))  # syntax errors: file:line
 
     configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 

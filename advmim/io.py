@@ -66,6 +66,15 @@ def sweep_stale(folder: Path, name: str) -> None:
                     entry.unlink(missing_ok=True)
 
 
+def make_stage(folder: str | Path, name: str) -> Path:
+    """A new hidden temporary folder for ``folder/name`` (stale ones of dead processes swept)."""
+    folder = Path(folder)
+    sweep_stale(folder, name)
+    stage = Path(tempfile.mkdtemp(prefix=_tmp_prefix(name), suffix=".tmp", dir=folder))
+    os.chmod(stage, 0o777 & ~_umask())
+    return stage
+
+
 def write_error(path: str | Path, exc: OSError) -> OutputError | None:
     """The OutputError for a write failure about the location (disk full, read-only), else None."""
     problem = _WRITE_ERRORS.get(exc.errno)
@@ -240,13 +249,10 @@ def staged_dir(path: str | Path, command: str, overwrite: bool = False) -> Itera
     check_writable(path)
     with _location_errors(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        sweep_stale(path.parent, path.name)
-        stage = Path(tempfile.mkdtemp(prefix=_tmp_prefix(path.name), suffix=".tmp",
-                                      dir=path.parent))
+        stage = make_stage(path.parent, path.name)
     old = stage.with_name(stage.name.removesuffix(".tmp") + "-old.tmp")
     try:
         with _location_errors(path):
-            os.chmod(stage, 0o777 & ~_umask())
             try:
                 yield stage
             except OutputError as exc:  # name the final folder, not the hidden stage

@@ -99,6 +99,7 @@ class Synapse(DatasetPlugin):
         "aorta", "gallbladder", "kidney_l", "kidney_r", "liver", "pancreas", "spleen", "stomach",
     )  # fmt: skip
     description = "Synapse multi-organ CT, TransUNet form (bring your own data)"
+    stores_spacing = False  # the TransUNet form has no voxel spacing
     data_hint = DATA_HINT
 
     def normalize_intensity(self, image: np.ndarray) -> np.ndarray:

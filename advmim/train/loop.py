@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import signal
 import sys
 import time
 from pathlib import Path
@@ -12,7 +14,7 @@ import numpy as np
 import torch
 
 from advmim.data.splits import read_list
-from advmim.errors import AdvmimError, ConfigError
+from advmim.errors import AdvmimError, ConfigError, Interrupted
 from advmim.io import write_json, write_text
 from advmim.methods import Batch, get_method
 from advmim.train.checkpoint import load_checkpoint, save_checkpoint
@@ -126,6 +128,34 @@ class Logger:
             self._progress.stop()
 
 
+class StopRequest:
+    """While active, SIGINT/SIGTERM only ask the loop to stop after the current iteration (a
+    second signal stops at once), so the checkpoint written then is consistent."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._previous: dict = {}
+
+    def _handle(self, signum, frame):
+        if self.signum is not None:
+            raise Interrupted(signum)
+        self.signum = signum
+        print(f"{signal.Signals(signum).name}: stopping after this iteration "
+              "(send it again to stop at once)", file=sys.stderr, flush=True)
+
+    def __enter__(self) -> StopRequest:
+        with contextlib.suppress(ValueError):  # not the main thread: signals stay as they are
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
 def write_log_csv(path: Path, rows: list[dict]) -> None:
     keys: list[str] = []
     for row in rows:
@@ -184,35 +214,41 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
     logger = Logger(total, start, title, enabled=progress)
     method.train_mode()
     t_start = time.perf_counter()
-    try:
-        for it in range(start, total):
-            if stop_after is not None and it >= start + stop_after:
-                return ckpt_path
-            lr = poly_lr(settings["lr"], it, total)
-            method.set_lr(lr)
-            torch.manual_seed(derive_seed(seed, it, "torch"))
-            xl, yl = make_batch(labeled, lab_sampler, it, device)
-            xu = make_batch(unlabeled, unl_sampler, it, device)[0] if unl_sampler else None
-            with autocast(dtype, device):
-                losses = method.train_step(Batch(xl, yl, xu), it)
-            _check_finite(losses, it, run_dir)
-            rows.append({"iteration": it + 1, "lr": lr, **losses})
-            logger.update(it, losses, lr)
-            if (it + 1) % every == 0 and it + 1 < total:
-                save_checkpoint(ckpt_path, {"iteration": it + 1, "settings": settings,
-                                            "method": method.state_dict(), "log": rows})
-                write_log_csv(run_dir / "train_log.csv", rows)
-    finally:
-        logger.close()
-    write_log_csv(run_dir / "train_log.csv", rows)
-    nets = {k: v.state_dict() for k, v in method.eval_networks().items()}
-    info = {"device": str(device), "amp": str(dtype) if dtype else "off",
-            "train_seconds": round(time.perf_counter() - t_start, 3), "iterations_run": total - start,
-            "peak_memory_mb": round(peak_memory_mb(device), 1)}
-    write_json(run_dir / "run_info.json", info)
-    print(f"peak memory {info['peak_memory_mb']} MiB on {device}", file=sys.stderr, flush=True)
-    save_checkpoint(model_path, {"settings": settings, "nets": nets, "iterations": total, **info})
-    ckpt_path.unlink(missing_ok=True)
+    with StopRequest() as stop:
+        try:
+            for it in range(start, total):
+                if stop_after is not None and it >= start + stop_after:
+                    return ckpt_path
+                lr = poly_lr(settings["lr"], it, total)
+                method.set_lr(lr)
+                torch.manual_seed(derive_seed(seed, it, "torch"))
+                xl, yl = make_batch(labeled, lab_sampler, it, device)
+                xu = make_batch(unlabeled, unl_sampler, it, device)[0] if unl_sampler else None
+                with autocast(dtype, device):
+                    losses = method.train_step(Batch(xl, yl, xu), it)
+                _check_finite(losses, it, run_dir)
+                rows.append({"iteration": it + 1, "lr": lr, **losses})
+                logger.update(it, losses, lr)
+                stopping = stop.signum is not None and it + 1 < total
+                if stopping or ((it + 1) % every == 0 and it + 1 < total):
+                    save_checkpoint(ckpt_path, {"iteration": it + 1, "settings": settings,
+                                                "method": method.state_dict(), "log": rows})
+                    write_log_csv(run_dir / "train_log.csv", rows)
+                if stopping:
+                    raise Interrupted(stop.signum, f"checkpoint of iteration {it + 1} written to "
+                                      f"{ckpt_path}; run the same command again to resume")
+        finally:
+            logger.close()
+        # a signal from here on is noted only: the finished model is written
+        write_log_csv(run_dir / "train_log.csv", rows)
+        nets = {k: v.state_dict() for k, v in method.eval_networks().items()}
+        info = {"device": str(device), "amp": str(dtype) if dtype else "off",
+                "train_seconds": round(time.perf_counter() - t_start, 3), "iterations_run": total - start,
+                "peak_memory_mb": round(peak_memory_mb(device), 1)}
+        write_json(run_dir / "run_info.json", info)
+        print(f"peak memory {info['peak_memory_mb']} MiB on {device}", file=sys.stderr, flush=True)
+        save_checkpoint(model_path, {"settings": settings, "nets": nets, "iterations": total, **info})
+        ckpt_path.unlink(missing_ok=True)
     return model_path
 
 
