@@ -138,3 +138,28 @@ def test_interrupted_training_writes_a_checkpoint_and_resumes(tiny_settings, pha
     assert later > done
     log = (run / "train_log.csv").read_text().splitlines()
     assert [int(r.split(",")[0]) for r in log[1:]] == list(range(1, later + 1))
+
+
+def test_rerun_after_an_unaccepted_finish_restores_the_model(tiny_settings, phantom_data, tmp_path):
+    """Case 23: Snakemake interrupted as training finished marks model.pt incomplete and
+    --rerun-incomplete deletes it; the rerun restores it instead of training from iteration 0."""
+    settings = json.dumps(tiny_settings("supervised_unet", iterations=3, checkpoint_every=2))
+    run = tmp_path / "run"
+    argv = ("train", "--data", phantom_data, "--settings", settings, "--out", run, "--no-progress")
+    first = _start(*argv)
+    assert first.wait(timeout=120) == 0, first.stderr.read()
+    model = (run / "model.pt").read_bytes()
+    info = (run / "run_info.json").stat().st_mtime_ns
+    (run / "model.pt").unlink()  # what --rerun-incomplete does to an output marked incomplete
+    again = _start(*argv)
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    assert "restored from" in err and (run / "model.pt").read_bytes() == model
+    assert (run / "run_info.json").stat().st_mtime_ns == info  # nothing was trained again
+
+    changed = json.dumps(tiny_settings("supervised_unet", iterations=4, checkpoint_every=2))
+    (run / "model.pt").unlink()
+    third = _start("train", "--data", phantom_data, "--settings", changed, "--out", run, "--no-progress")
+    _, err = third.communicate(timeout=120)
+    assert third.returncode == 0 and "restored" not in err, err  # other settings: trained anew
+    assert json.loads((run / "run_info.json").read_text())["iterations_run"] == 4

@@ -275,7 +275,10 @@ def _check_sizes(zip_path: Path, infos: list[zipfile.ZipInfo], out_dir: Path) ->
     if total > MAX_UNPACKED:
         raise InputError(zip_path, f"members declare {_gib(total)} unpacked, more than the "
                                    f"{_gib(MAX_UNPACKED)} an ACDC archive can need; refused")
-    free = shutil.disk_usage(out_dir).free
+    existing = out_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free
     if total > free:
         raise InputError(zip_path, f"members declare {_gib(total)} unpacked but only {_gib(free)} "
                                    f"are free in {out_dir}; free space or choose another --out")
@@ -306,7 +309,6 @@ def extract_zip(zip_path: str | Path, out_dir: str | Path) -> Path:
         raise InputError(target, "already exists; delete it to extract the archive again")
     if not zipfile.is_zipfile(zip_path):
         raise InputError(zip_path, "not a valid zip archive (corrupt or truncated download?)")
-    out_dir.mkdir(parents=True, exist_ok=True)
     try:
         with zipfile.ZipFile(zip_path) as zf:
             for info in zf.infolist():
@@ -314,6 +316,7 @@ def extract_zip(zip_path: str | Path, out_dir: str | Path) -> Path:
             _check_sizes(zip_path, zf.infolist(), out_dir)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise InputError(zip_path, f"corrupt zip archive ({exc})") from exc
+    out_dir.mkdir(parents=True, exist_ok=True)
     stage = make_stage(out_dir, "extract")
     try:
         try:

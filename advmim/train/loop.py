@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import os
 import signal
 import sys
 import time
@@ -28,6 +29,10 @@ from advmim.train.seeding import derive_seed, seed_everything
 RESUME_FREE_KEYS = {"device", "threads", "checkpoint_every"}
 MODEL_FILE = "model.pt"
 LAST_CHECKPOINT = Path("ckpt") / "last.pt"
+# A hard link to the finished model.pt, kept when the run ends: if the workflow did not accept
+# model.pt (e.g. Snakemake interrupted just then and --rerun-incomplete deletes it), the rerun
+# restores it from here instead of training again.
+FINAL_CHECKPOINT = Path("ckpt") / "final.pt"
 
 
 def training_sets(settings: dict, data_dir: Path):
@@ -88,6 +93,32 @@ def check_settings(settings) -> dict:
 
 def _comparable(settings: dict) -> dict:
     return {k: v for k, v in settings.items() if k not in RESUME_FREE_KEYS}
+
+
+def _link(src: Path, dst: Path) -> None:
+    """Make ``dst`` a hard link to ``src`` (a copy where links are impossible), atomically."""
+    from advmim.io import atomic_path, write_bytes
+
+    try:
+        with atomic_path(dst) as tmp:
+            tmp.unlink()
+            os.link(src, tmp)
+    except OSError:
+        write_bytes(dst, src.read_bytes())
+
+
+def _restore_finished(settings: dict, run_dir: Path) -> Path | None:
+    """model.pt again from ckpt/final.pt of a finished run with the same settings, else None."""
+    final, model = run_dir / FINAL_CHECKPOINT, run_dir / MODEL_FILE
+    if not final.is_file():
+        return None
+    if _comparable(load_checkpoint(final)["settings"]) != _comparable(settings):
+        final.unlink()
+        return None
+    _link(final, model)
+    print(f"{model}: restored from {final} (this run had finished; delete the run folder to "
+          "train it again)", file=sys.stderr, flush=True)
+    return model
 
 
 class Logger:
@@ -178,6 +209,8 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
     model_path = run_dir / MODEL_FILE
     if model_path.exists():
         raise AdvmimError(f"{model_path}: a finished model is already there; refusing to overwrite it")
+    if (restored := _restore_finished(settings, run_dir)) is not None:
+        return restored
     device = device or torch.device("cpu")
     torch.set_num_threads(int(settings.get("threads", 1)))
     seed = int(settings["seed"])
@@ -248,6 +281,7 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
         write_json(run_dir / "run_info.json", info)
         print(f"peak memory {info['peak_memory_mb']} MiB on {device}", file=sys.stderr, flush=True)
         save_checkpoint(model_path, {"settings": settings, "nets": nets, "iterations": total, **info})
+        _link(model_path, run_dir / FINAL_CHECKPOINT)
         ckpt_path.unlink(missing_ok=True)
     return model_path
 
