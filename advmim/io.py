@@ -3,7 +3,7 @@
 Also the checks every command makes on its outputs before computing anything
 (:func:`check_outputs`) and staged output folders (:func:`staged_dir`). Temporaries are hidden
 siblings named ``.<name>.<pid>@<host>.<random>.tmp``; those of dead processes on this host are
-swept when the next command writes the same name.
+swept when a later command first writes into the same folder.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ _WRITE_ERRORS = {
     errno.EROFS: "read-only file system",
 }
 MARKER = ".advmim-output"
+_SWEPT: set[Path] = set()  # folders already swept by this process
 
 
 def _umask() -> int:
@@ -51,15 +52,24 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def sweep_stale(folder: Path, name: str) -> None:
-    """Remove temporaries of ``folder/name`` left by processes of this host that are gone."""
-    prefix = f".{name}."
+def _owner(entry_name: str) -> tuple[int, str] | None:
+    """(pid, host) of a temporary named ``.<name>.<pid>@<host>.<random>.tmp``, else None."""
+    if not (entry_name.startswith(".") and entry_name.endswith(".tmp")):
+        return None
+    for part in entry_name.split(".")[2:-1]:
+        pid, at, host = part.partition("@")
+        if at and pid.isdigit():
+            return int(pid), host
+    return None
+
+
+def sweep_stale(folder: Path) -> None:
+    """Remove the temporaries in ``folder`` left by processes of this host that are gone."""
+    _SWEPT.add(Path(folder))
     with contextlib.suppress(OSError):
-        for entry in folder.iterdir():
-            rest = entry.name[len(prefix):] if entry.name.startswith(prefix) else ""
-            owner, _, tail = rest.partition(".")
-            pid, _, host = owner.partition("@")
-            if tail.endswith(".tmp") and pid.isdigit() and host == _HOST and not _alive(int(pid)):
+        for entry in Path(folder).iterdir():
+            owner = _owner(entry.name)
+            if owner and owner[1] == _HOST and owner[0] != os.getpid() and not _alive(owner[0]):
                 if entry.is_dir() and not entry.is_symlink():
                     shutil.rmtree(entry, ignore_errors=True)
                 else:
@@ -69,13 +79,13 @@ def sweep_stale(folder: Path, name: str) -> None:
 def make_stage(folder: str | Path, name: str) -> Path:
     """A new hidden temporary folder for ``folder/name`` (stale ones of dead processes swept)."""
     folder = Path(folder)
-    sweep_stale(folder, name)
+    sweep_stale(folder)
     stage = Path(tempfile.mkdtemp(prefix=_tmp_prefix(name), suffix=".tmp", dir=folder))
     os.chmod(stage, 0o777 & ~_umask())
     return stage
 
 
-def write_error(path: str | Path, exc: OSError) -> OutputError | None:
+def _write_error(path: str | Path, exc: OSError) -> OutputError | None:
     """The OutputError for a write failure about the location (disk full, read-only), else None."""
     problem = _WRITE_ERRORS.get(exc.errno)
     return None if problem is None else OutputError(path, problem)
@@ -86,7 +96,7 @@ def _location_errors(path: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        error = write_error(path, exc)
+        error = _write_error(path, exc)
         if error is None:
             raise
         raise error from exc
@@ -98,7 +108,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     with _location_errors(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        sweep_stale(path.parent, path.name)
+        if path.parent not in _SWEPT:
+            sweep_stale(path.parent)
         fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix(path.name), suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
