@@ -153,6 +153,18 @@ def test_convert_and_prepare_refuse_a_folder_of_other_data(phantom_raw, small_ss
     assert sorted(p.name for p in out.rglob("*")) == ["data", "patient001_frame01.h5"]
 
 
+def test_train_refuses_a_folder_that_is_no_run_folder(tiny_settings, phantom_data, tmp_path, capsys):
+    """Case 2's sibling: `train --out` over a folder of other files."""
+    other = tmp_path / "results"
+    other.mkdir()
+    (other / "train_log.csv").write_text("mine\n")
+    settings = json.dumps(tiny_settings("supervised_unet", iterations=2))
+    fails(capsys, ["train", "--data", phantom_data, "--settings", settings, "--out", other],
+          str(other), "not a run folder")
+    assert sorted(p.name for p in other.iterdir()) == ["train_log.csv"]
+    assert (other / "train_log.csv").read_text() == "mine\n"
+
+
 @pytest.fixture(scope="module")
 def small_ssl4mis(tmp_path_factory) -> Path:
     from tests.test_datasets_byod import write_ssl4mis_acdc

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from advmim.errors import ConfigError
+from advmim.errors import ConfigError, OutputError
 
 NAME = "train"
 HELP = "train one method on one labeled subset and seed"
@@ -45,6 +45,9 @@ def run(args) -> int:
 
     settings = check_settings(parse_settings(args))
     check_outputs(folders=[args.out], inputs=[args.data, args.settings_file])
+    if args.out.is_dir() and any(args.out.iterdir()) and not (args.out / "config.json").is_file():
+        raise OutputError(args.out, "folder is not empty and is not a run folder (no config.json); "
+                                    "refusing to write into it (choose an empty folder)")
     with claim_training_device(settings.get("device", "auto")) as device:
         path = train(settings, args.data, args.out, device=device, progress=not args.no_progress)
     print(f"model written to {path}")
