@@ -438,3 +438,16 @@ def test_zip_larger_than_the_free_space_is_refused(tmp_path, capsys):
         assert list(small.iterdir()) == []
     finally:
         subprocess.run(["umount", "-l", str(small)], check=False)
+
+
+def test_evaluate_refuses_an_empty_split_and_strict_without_spacing(untrained_model, phantom_data,
+                                                                    small_ssl4mis, tmp_path, capsys):
+    """Siblings of cases 11 and 12 in `advmim evaluate` (were ValueErrors after predicting)."""
+    data = Path(shutil.copytree(phantom_data, tmp_path / "data"))
+    (data / "val.list").write_text("")
+    out = tmp_path / "m.json"
+    fails(capsys, ["evaluate", "--model", untrained_model, "--data", data, "--split", "val",
+                   "--out", out], str(data / "val.list"), "lists no volumes")  # fmt: skip
+    fails(capsys, ["evaluate", "--model", untrained_model, "--data", small_ssl4mis, "--mode",
+                   "strict", "--out", out], "patient011_frame01.h5", "no voxel spacing")  # fmt: skip
+    assert not out.exists()
