@@ -163,3 +163,38 @@ def test_rerun_after_an_unaccepted_finish_restores_the_model(tiny_settings, phan
     _, err = third.communicate(timeout=120)
     assert third.returncode == 0 and "restored" not in err, err  # other settings: trained anew
     assert json.loads((run / "run_info.json").read_text())["iterations_run"] == 4
+
+
+@pytest.mark.slow
+def test_snakemake_interrupted_as_training_finishes_does_not_retrain(tmp_path):
+    """Case 23 through the real workflow: SIGINT to snakemake as model.pt appears, then
+    `--rerun-incomplete` restores the model instead of training from iteration 0."""
+    from tests.workflow_utils import SNAKEMAKE, tiny_config, write_config
+
+    config = tiny_config(tmp_path / "results", methods=("supervised_unet",), iterations=30)
+    config["labeled"] = [1]
+    configfile = write_config(tmp_path / "c.yaml", config)
+    run = tmp_path / "results" / "runs" / "phantom" / "supervised_unet" / "L1" / "seed0"
+    cmd = [str(SNAKEMAKE), str(run / "model.pt"), "-s", str(ROOT / "Snakefile"), "--directory",
+           str(tmp_path), "--cores", "1", "--configfile", str(configfile)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    _wait_for_file(proc, run / "model.pt")
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("snakemake accepted model.pt before the signal arrived")
+    again = subprocess.run([*cmd, "--rerun-incomplete"], env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    log = (tmp_path / "results" / "logs" / "train" / "phantom" / "supervised_unet_L1_seed0.log").read_text()
+    assert "restored from" in log and (run / "model.pt").is_file(), log
+
+
+def _wait_for_file(proc: subprocess.Popen, path: Path, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"{path} never appeared:\n{proc.communicate()[0][-3000:]}")
+        time.sleep(0.002)
