@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
-        detail = getattr(exc, "detail", "") or "no partial output was left behind"
+        detail = getattr(exc, "detail", "") or "no half-written output was left behind"
         print(f"advmim {args.command}: error: interrupted by {signal.Signals(signum).name}; "
               f"{detail}", file=sys.stderr)
         return 128 + signum
