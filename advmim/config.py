@@ -67,15 +67,25 @@ def training_patients(config: dict) -> int | None:
     """Number of training patients the dataset's split provides (None when unknown)."""
     ds = config["dataset"]
     if ds["name"] == "phantom":
-        split = ds.get("split", {})
-        return ds.get("phantom", {}).get("patients", 24) - split.get("val", 2) - split.get("test", 6)
+        return ds.get("phantom", {}).get("patients", 24) - _split_size(ds, "val") - _split_size(ds, "test")
     if ds["name"] in BYOD_CASES:
-        cases, val, test = BYOD_CASES[ds["name"]]
-        split = ds.get("split", {})
+        cases = BYOD_CASES[ds["name"]][0]
         if ds["name"] == "synapse":
-            return cases - split.get("val", val)
-        return cases - split.get("val", val) - split.get("test", test)
+            return cases - _split_size(ds, "val")
+        return cases - _split_size(ds, "val") - _split_size(ds, "test")
     return FIXED_TRAIN_PATIENTS.get(ds["name"])
+
+
+def _split_size(ds: dict, split: str) -> int | None:
+    """``dataset.split.<split>`` or its default (phantom, bring-your-own datasets), else None."""
+    if ds["name"] == "phantom":
+        default = {"val": 2, "test": 6}[split]
+    elif ds["name"] in BYOD_CASES:
+        default = dict(zip(("val", "test"), BYOD_CASES[ds["name"]][1:], strict=True))[split]
+    else:
+        return None
+    given = ds.get("split", {}).get(split)
+    return default if given is None else given
 
 
 def check_data_source(config: dict) -> None:
@@ -125,15 +135,9 @@ def _check_spacing(config: dict, plugin) -> None:
 def held_out(config: dict, split: str) -> int | None:
     """Patients in the ``val`` or ``test`` split of a config (None when the data decides)."""
     ds = config["dataset"]
-    if ds.get("preprocessed_dir"):
-        return None
-    given = ds.get("split", {}).get(split)
-    if ds["name"] == "phantom":
-        return given if given is not None else {"val": 2, "test": 6}[split]
-    if ds["name"] in BYOD_CASES and not (ds["name"] == "synapse" and split == "test"):
-        _, val, test = BYOD_CASES[ds["name"]]
-        return given if given is not None else {"val": val, "test": test}[split]
-    return None
+    if ds.get("preprocessed_dir") or (ds["name"] == "synapse" and split == "test"):
+        return None  # the folder's lists / Synapse's 12 fixed test cases decide
+    return _split_size(ds, split)
 
 
 def _semantic_problems(config: dict) -> list[str]:
