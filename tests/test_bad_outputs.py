@@ -98,8 +98,10 @@ def test_output_that_is_an_input_is_refused(untrained_model, phantom_data, metri
     image = _nifti(tmp_path / "in.nii.gz", np.random.default_rng(0).random((8, 8, 2)))
     kept[image] = image.read_bytes()
     fails(capsys, ["predict", "--model", model, image, image], str(image), "is also an input")
-    fails(capsys, ["evaluate", "--model", model, "--data", phantom_data,
-                   "--out", phantom_data / "test.list"], "test.list", "inside the input folder")  # fmt: skip
+    data = Path(shutil.copytree(phantom_data, tmp_path / "data"))  # the fixture stays intact
+    kept[data / "test.list"] = (data / "test.list").read_bytes()
+    fails(capsys, ["evaluate", "--model", model, "--data", data, "--out", data / "test.list"],
+          str(data / "test.list"), "inside the input folder")
     assert {p: p.read_bytes() for p in kept} == kept
     assert not (tmp_path / "t.md").exists()
 
