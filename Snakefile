@@ -11,6 +11,11 @@ min_version("9.0")
 
 # The embedded default; every --configfile (config/acdc.yaml, ...) is merged over it by
 # Snakemake (nested keys merge, lists are replaced), and --config key=value overrides single keys.
+from advmim.config import read_yaml
+
+read_yaml(os.path.join(workflow.basedir, "config", "config.yaml"))  # syntax errors: file:line
+
+
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 

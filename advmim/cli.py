@@ -7,13 +7,15 @@ and ``run(args) -> int``. Modules are discovered, so adding a command is adding 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import pkgutil
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from advmim import __version__
-from advmim.errors import AdvmimError
+from advmim.errors import AdvmimError, Interrupted
 from advmim.host_memory import reuse_freed_memory
 
 
@@ -40,14 +42,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """SIGTERM raises :class:`Interrupted` (like SIGINT's KeyboardInterrupt), so cleanup runs."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     reuse_freed_memory()
     try:
-        return int(args._run(args) or 0)
+        with sigterm_raises():
+            return int(args._run(args) or 0)
     except AdvmimError as exc:
         print(f"advmim {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        detail = getattr(exc, "detail", "") or "no half-written output was left behind"
+        print(f"advmim {args.command}: error: interrupted by {signal.Signals(signum).name}; "
+              f"{detail}", file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":

@@ -26,16 +26,25 @@ def load_schema() -> dict:
     return yaml.safe_load(text)
 
 
-def load_config(path: str | Path) -> dict:
-    """Read and validate a YAML configuration file."""
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file; a syntax error names the file, line and column."""
     path = Path(path)
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: configuration file not found") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a text file (byte {exc.start} is not UTF-8)") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
-    return validate_config(config, source=str(path))
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from exc
+
+
+def load_config(path: str | Path) -> dict:
+    """Read and validate a YAML configuration file."""
+    return validate_config(read_yaml(path), source=str(path))
 
 
 def validate_config(config: Any, source: str = "config") -> dict:
@@ -61,15 +70,25 @@ def training_patients(config: dict) -> int | None:
     """Number of training patients the dataset's split provides (None when unknown)."""
     ds = config["dataset"]
     if ds["name"] == "phantom":
-        split = ds.get("split", {})
-        return ds.get("phantom", {}).get("patients", 24) - split.get("val", 2) - split.get("test", 6)
+        return ds.get("phantom", {}).get("patients", 24) - _split_size(ds, "val") - _split_size(ds, "test")
     if ds["name"] in BYOD_CASES:
-        cases, val, test = BYOD_CASES[ds["name"]]
-        split = ds.get("split", {})
+        cases = BYOD_CASES[ds["name"]][0]
         if ds["name"] == "synapse":
-            return cases - split.get("val", val)
-        return cases - split.get("val", val) - split.get("test", test)
+            return cases - _split_size(ds, "val")
+        return cases - _split_size(ds, "val") - _split_size(ds, "test")
     return FIXED_TRAIN_PATIENTS.get(ds["name"])
+
+
+def _split_size(ds: dict, split: str) -> int | None:
+    """``dataset.split.<split>`` or its default (phantom, bring-your-own datasets), else None."""
+    if ds["name"] == "phantom":
+        default = {"val": 2, "test": 6}[split]
+    elif ds["name"] in BYOD_CASES:
+        default = dict(zip(("val", "test"), BYOD_CASES[ds["name"]][1:], strict=True))[split]
+    else:
+        return None
+    given = ds.get("split", {}).get(split)
+    return default if given is None else given
 
 
 def check_data_source(config: dict) -> None:
@@ -78,12 +97,53 @@ def check_data_source(config: dict) -> None:
     from advmim.data.registry import get_dataset
 
     ds = config["dataset"]
-    hint = get_dataset(ds["name"]).data_hint
+    plugin = get_dataset(ds["name"])
+    hint = plugin.data_hint
     for key in ("preprocessed_dir", "raw_dir"):
         if ds.get(key) and not Path(ds[key]).is_dir():
             raise ConfigError(f"dataset/{key}: folder {ds[key]!r} not found" + (f". {hint}" if hint else ""))
     if hint and not ds.get("raw_dir") and not ds.get("preprocessed_dir"):
         raise ConfigError(f"dataset/raw_dir: {ds['name']} cannot be downloaded automatically. {hint}")
+    if config["evaluation"]["mode"] == "strict":
+        _check_spacing(config, plugin)
+
+
+def _check_spacing(config: dict, plugin) -> None:
+    """``strict`` metrics are in mm: every evaluated volume must carry its voxel spacing."""
+    ds, split = config["dataset"], config["evaluation"].get("split", "test")
+    fix = "use evaluation/mode: paper (voxel HD95)"
+    if not plugin.stores_spacing:
+        raise ConfigError(f"evaluation/mode: strict needs voxel spacing, which {ds['name']} data "
+                          f"does not store; {fix}")
+    if not ds.get("preprocessed_dir"):
+        return
+    import h5py
+
+    from advmim.data.splits import read_list
+
+    folder = Path(ds["preprocessed_dir"])
+    for case in read_list(folder / f"{split}.list"):
+        path = folder / "data" / f"{case}.h5"
+        try:
+            with h5py.File(path, "r") as f:
+                has = "spacing" in f.attrs
+        except OSError:
+            continue  # missing or unreadable: prepare-ssl4mis names it
+        if not has:
+            raise ConfigError(f"evaluation/mode: strict needs voxel spacing, but {path} (from "
+                              f"dataset/preprocessed_dir) has none (SSL4MIS h5 files carry no "
+                              f"spacing); {fix}, or convert from the raw data")
+
+
+def held_out(config: dict, split: str) -> int | None:
+    """Patients in the ``val`` or ``test`` split of a config (None when the data decides)."""
+    ds = config["dataset"]
+    if "+" in split:  # val+test
+        sizes = [held_out(config, part) for part in split.split("+")]
+        return None if None in sizes else sum(sizes)
+    if ds.get("preprocessed_dir") or (ds["name"] == "synapse" and split == "test"):
+        return None  # the folder's lists / Synapse's 12 fixed test cases decide
+    return _split_size(ds, split)
 
 
 def _semantic_problems(config: dict) -> list[str]:
@@ -117,6 +177,10 @@ def _semantic_problems(config: dict) -> list[str]:
         for name in config.get(key, {}):
             if name not in names:
                 problems.append(f"{key}: unknown method {name!r}; valid: {', '.join(names)}")
+    split = config["evaluation"].get("split", "test")
+    if held_out(config, split) == 0:
+        problems.append(f"evaluation/split: {split!r} but dataset/split/{split} is 0: "
+                        "no volumes to evaluate")
     return problems
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from advmim.data.splits import read_list
+from advmim.errors import InputError
 from advmim.inference import load_networks, predict_volume
 from advmim.io import write_json
 from advmim.metrics import aggregate, evaluate_volume
@@ -29,10 +30,18 @@ def evaluate_run(model_path: str | Path, data_dir: str | Path, mode: str = "pape
 
     device = device or torch.device("cpu")
     data_dir = Path(data_dir)
+    cases = split_cases(data_dir, split)
+    if not cases:
+        raise InputError(data_dir / f"{split.split('+')[-1]}.list",
+                         f"the {split} split lists no volumes: nothing to evaluate")
+    volumes = [(case, *load_volume(data_dir, case)) for case in cases]
+    if mode == "strict":
+        for case, _, _, spacing in volumes:
+            if spacing is None:
+                raise InputError(data_dir / "data" / f"{case}.h5", "no voxel spacing stored; "
+                                 "strict mode needs it (use --mode paper)")
     settings, nets = load_networks(model_path, device)
     classes = settings["class_names"]
-    cases = split_cases(data_dir, split)
-    volumes = [(case, *load_volume(data_dir, case)) for case in cases]
     networks = {}
     for key, net in nets.items():
         per_volume = []

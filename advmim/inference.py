@@ -28,7 +28,15 @@ def architecture_of(state: dict, key: str, path: str | Path = "model.pt") -> tup
 
 
 def load_networks(model_path: str | Path, device: torch.device) -> tuple[dict, dict[str, torch.nn.Module]]:
-    """Rebuild the reported networks of a finished run in eval mode: (settings, {key: net})."""
+    """Rebuild the reported networks of a finished run in eval mode: (settings, {key: net}).
+
+    ``model_path`` is the run's ``model.pt`` or the run folder holding it.
+    """
+    model_path = Path(model_path)
+    if model_path.is_dir():
+        if not (model_path / "model.pt").is_file():
+            raise InputError(model_path, "run folder without model.pt (training not finished?)")
+        model_path = model_path / "model.pt"
     state = load_checkpoint(model_path, map_location=device)
     if "nets" not in state or "settings" not in state:
         raise InputError(model_path, "not a finished advmim model (missing 'nets'/'settings')")

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from advmim.errors import ConfigError, InputError
-from advmim.io import atomic_open
+from advmim.io import check_outputs, write_bytes
 
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
 
@@ -29,6 +29,7 @@ class Predictor:
         from advmim.inference import load_networks
 
         self.device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = Path(model)
         self.settings, nets = load_networks(model, self.device)
         if network is None and len(nets) > 1:
             raise ConfigError(f"{model} holds networks {', '.join(nets)}: choose one with --network")
@@ -57,10 +58,7 @@ class Predictor:
         from advmim.data.acdc import read_nifti
 
         in_path, out_path = Path(in_path), Path(out_path)
-        if not is_nifti(out_path):
-            raise ConfigError(f"{out_path}: the output must end in .nii or .nii.gz")
-        if out_path.resolve() == in_path.resolve():
-            raise ConfigError(f"{out_path}: the output would overwrite the input")
+        self.check_outputs([(in_path, out_path)])
         image, _ = read_nifti(in_path)  # (z, y, x), validated 3D
         labels = self.segment(image, in_path)
         source = nib.load(in_path)
@@ -74,9 +72,15 @@ class Predictor:
         data = out.to_bytes()
         if out_path.name.endswith(".gz"):
             data = gzip.compress(data, mtime=0)
-        with atomic_open(out_path, "wb") as fh:
-            fh.write(data)
+        write_bytes(out_path, data)
         return out_path
+
+    def check_outputs(self, pairs: list[tuple[Path, Path]]) -> None:
+        """Before segmenting: every output is a writable .nii/.nii.gz path that is no input."""
+        for _, out_path in pairs:
+            if not is_nifti(out_path):
+                raise ConfigError(f"{out_path}: the output must end in .nii or .nii.gz")
+        check_outputs(files=[o for _, o in pairs], inputs=[self.model, *(i for i, _ in pairs)])
 
     def predict_dir(self, input_dir: str | Path, output_dir: str | Path) -> list[Path]:
         """Segment every NIfTI file of ``input_dir`` into ``output_dir`` under the same name."""
@@ -88,4 +92,6 @@ class Predictor:
             raise InputError(input_dir, "no .nii or .nii.gz files in the input folder")
         if output_dir.resolve() == input_dir.resolve():
             raise ConfigError(f"{output_dir}: the output folder must differ from the input folder")
-        return [self.predict_file(p, output_dir / p.name) for p in inputs]
+        pairs = [(p, output_dir / p.name) for p in inputs]
+        self.check_outputs(pairs)
+        return [self.predict_file(*pair) for pair in pairs]

@@ -7,7 +7,11 @@ Complements tests/test_preprocess.py (ACDC-layout conversion, via the API), test
 from __future__ import annotations
 
 import gzip
+import json
+import os
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -261,3 +265,189 @@ def test_predict_multi_network_run_needs_network(untrained_model, tmp_path, caps
     good = _nifti(tmp_path / "good.nii.gz", np.random.default_rng(1).random((20, 24, 3)).astype(np.float32))
     fails(capsys, ["predict", "--model", both, good, tmp_path / "o.nii.gz"], "networks C, S", "--network")
     assert main(["predict", "--model", str(both), str(good), str(tmp_path / "o.nii.gz"), "--network", "S"]) == 0
+
+
+# ------------------------------------------------------------------ issue 15: more bad inputs
+
+
+def _tiny_settings(**training) -> str:
+    from advmim.config import run_settings
+    from tests.workflow_utils import tiny_config
+
+    settings = run_settings(tiny_config(Path("results"), methods=("supervised_unet",)),
+                            "supervised_unet", 1, 0)
+    settings.update(training)
+    return json.dumps(settings)
+
+
+def test_train_refuses_incomplete_settings_and_no_iterations(phantom_data, tmp_path, capsys):
+    """Cases 13 and 3: settings without keys, or < 1 iteration, fail before any work."""
+    run = tmp_path / "run"
+    fails(capsys, ["train", "--data", phantom_data, "--settings", "{}", "--out", run],
+          "run settings", "missing key(s)", "seed")  # fmt: skip
+    fails(capsys, ["train", "--data", phantom_data, "--settings", "[1]", "--out", run],
+          "run settings", "expected a JSON object")  # fmt: skip
+    fails(capsys, ["train", "--data", phantom_data, "--settings", _tiny_settings(iterations=-5),
+                   "--out", run], "iterations must be an integer >= 1, got -5")  # fmt: skip
+    assert not run.exists()
+
+
+def test_raw_folder_with_a_non_utf8_patient_name(phantom_raw, tmp_path, capsys):
+    """Case 5: the folder used to be skipped silently (5 of 6 patients converted)."""
+    raw = Path(shutil.copytree(phantom_raw, tmp_path / "raw"))
+    training = raw / "training"
+    os.rename(training / "patient006", os.path.join(os.fsencode(training), b"patient\xe906"))
+    out = tmp_path / "out"
+    fails(capsys, ["convert", "phantom", "--raw", raw, "--out", out, "--val", "1", "--test", "1",
+                   "--labeled", "1"], str(training), "not valid UTF-8", "rename it")  # fmt: skip
+    assert not out.exists()
+
+
+def test_convert_empty_training_folder_names_it(tmp_path, capsys):
+    """Case 18: "cannot split 0 patients" did not say which folder."""
+    training = tmp_path / "raw" / "training"
+    training.mkdir(parents=True)
+    for dataset in ("phantom", "acdc"):
+        fails(capsys, ["convert", dataset, "--raw", tmp_path / "raw", "--out", tmp_path / "o"],
+              str(training), "no patientXXX folders")  # fmt: skip
+    assert not (tmp_path / "o").exists()
+
+
+def test_predict_and_evaluate_accept_a_run_folder(untrained_model, phantom_data, tmp_path, capsys):
+    """Case 19: --model RUN (the folder holding model.pt) is accepted."""
+    run = untrained_model.parent
+    image = _nifti(tmp_path / "in.nii.gz", np.random.default_rng(0).random((20, 24, 3)).astype(np.float32))
+    assert main(["predict", "--model", str(run), str(image), str(tmp_path / "o.nii.gz")]) == 0
+    assert main(["evaluate", "--model", str(run), "--data", str(phantom_data),
+                 "--out", str(tmp_path / "m.json")]) == 0
+    fails(capsys, ["predict", "--model", tmp_path, image, tmp_path / "p.nii.gz"], str(tmp_path),
+          "run folder without model.pt")  # fmt: skip
+
+
+def test_duplicated_list_lines_are_named(small_ssl4mis, tmp_path, capsys):
+    """Case 20: a duplicated line gave "slices ... not contiguous"."""
+    src = Path(shutil.copytree(small_ssl4mis, tmp_path / "ACDC"))
+    lines = (src / "train_slices.list").read_text().splitlines()
+    (src / "train_slices.list").write_text("\n".join([*lines, lines[3]]) + "\n")
+    fails(capsys, ["prepare-ssl4mis", src, "--labeled", "3"], str(src / "train_slices.list"),
+          "duplicated", lines[3])  # fmt: skip
+    assert not (src / "dataset.json").exists() and not (src / "labeled").exists()
+
+
+def test_report_commands_refuse_a_json_that_is_no_metrics_file(untrained_model, tmp_path, capsys):
+    """Case 16: table / summarize / figures with a run's config.json gave a KeyError."""
+    settings = tmp_path / "run" / "config.json"  # what a run folder holds beside model.pt
+    settings.parent.mkdir()
+    settings.write_text(json.dumps(torch_settings(untrained_model)))
+    tiny = ROOT / "tests" / "configs" / "tiny.yaml"
+    for argv in (["table", "--config", tiny, "--metrics", settings, "--out", tmp_path / "t.md"],
+                 ["summarize", "--metrics", settings, "--out", tmp_path / "s.json"],
+                 ["figures", "--metrics", settings, "--runs", settings.parent, "--kind", "dice",
+                  "--out", tmp_path / "fig"]):  # fmt: skip
+        fails(capsys, argv, str(settings), "not a metrics file", "missing key(s)")
+    assert not list(tmp_path.glob("[ts].*")) and not (tmp_path / "fig").exists()
+
+
+def torch_settings(model: Path) -> dict:
+    import torch
+
+    return torch.load(model, weights_only=False)["settings"]
+
+
+def test_yaml_syntax_error_names_file_line_and_column(tmp_path, capsys):
+    """Case 9: `advmim plan` gave a traceback, Snakemake "not valid JSON or YAML"."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("results_dir: r\ndataset:\n  name: phantom\n  split: [1, 2\nlabeled: [1]\n")
+    fails(capsys, ["plan", "--configfile", bad, "--base", bad], str(bad), "not valid YAML",
+          "line 5, column 8")  # fmt: skip
+    fails(capsys, ["plan", "--configfile", bad], str(bad), "line 5, column 8")
+    work = tmp_path / "wf"
+    work.mkdir()
+    shutil.copy(ROOT / "Snakefile", work / "Snakefile")
+    for folder in ("workflow", "config"):
+        shutil.copytree(ROOT / folder, work / folder)
+    shutil.copy(bad, work / "config" / "config.yaml")
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], cwd=work,
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode != 0
+    log = proc.stdout + proc.stderr
+    assert f"{work / 'config' / 'config.yaml'}: not valid YAML at line 5, column 8" in log, log
+
+
+@pytest.mark.parametrize("case", ["val_split_empty", "strict_without_spacing", "strict_synapse"])
+def test_workflow_refuses_unevaluable_config_before_any_job(small_ssl4mis, tmp_path, case):
+    """Cases 11 and 12: found when evaluation ran (after all training); now before any job."""
+    from tests.workflow_utils import tiny_config, write_config
+
+    config = tiny_config(tmp_path / "results", methods=("supervised_unet",))
+    if case == "val_split_empty":
+        config["dataset"]["split"]["val"] = 0
+        config["evaluation"]["split"] = "val"
+        phrase = "evaluation/split: 'val' but dataset/split/val is 0"
+    elif case == "strict_without_spacing":
+        config["dataset"].update(name="acdc", preprocessed_dir=str(small_ssl4mis))
+        config["dataset"].pop("phantom"), config["dataset"].pop("split")
+        config["labeled"] = [3]
+        config["evaluation"]["mode"] = "strict"
+        phrase = "strict needs voxel spacing, but"
+    else:
+        config["dataset"].update(name="synapse", num_classes=9, raw_dir=str(tmp_path),
+                                 class_names=[f"c{i}" for i in range(8)])
+        config["dataset"].pop("phantom"), config["dataset"].pop("split")
+        config["evaluation"]["mode"] = "strict"
+        phrase = "strict needs voxel spacing, which synapse data does not store"
+    configfile = write_config(tmp_path / "c.yaml", config)
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-n",
+                           "--cores", "1", "--configfile", str(configfile)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert proc.returncode != 0 and phrase in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert "rule train" not in proc.stdout and not (tmp_path / "results").exists()
+
+
+def _zip_of(path: Path, members: dict[str, bytes], method=zipfile.ZIP_DEFLATED) -> Path:
+    with zipfile.ZipFile(path, "w", method) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_zip_declaring_absurd_sizes_is_refused_before_extracting(tmp_path, capsys):
+    """Case 6: a zip bomb (64 MiB of zeros from 64 KiB) was unpacked."""
+    bomb = _zip_of(tmp_path / "acdc.zip", {"database/training/patient001/Info.cfg": b"ED: 1\n",
+                                           "database/training/patient001/big.nii.gz": bytes(64 << 20)})
+    out = tmp_path / "raw"
+    fails(capsys, ["download", "acdc", "--zip", bomb, "--out", out], str(bomb), "zip bomb")
+    assert not out.exists()
+
+
+def test_zip_larger_than_the_free_space_is_refused(tmp_path, capsys):
+    """Case 6: declared sizes are checked against the free space of --out."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a tmpfs")
+    small = tmp_path / "small"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)]).returncode:
+        pytest.skip("cannot mount a tmpfs")
+    try:
+        member = np.random.default_rng(0).bytes(3 << 20)  # incompressible, like .nii.gz
+        archive = _zip_of(tmp_path / "acdc.zip", {"database/training/patient001/a.nii.gz": member})
+        fails(capsys, ["download", "acdc", "--zip", archive, "--out", small], str(archive),
+              "declare", "are free in")  # fmt: skip
+        assert list(small.iterdir()) == []
+    finally:
+        subprocess.run(["umount", "-l", str(small)], check=False)
+
+
+def test_evaluate_refuses_an_empty_split_and_strict_without_spacing(untrained_model, phantom_data,
+                                                                    small_ssl4mis, tmp_path, capsys):
+    """Siblings of cases 11 and 12 in `advmim evaluate` (were ValueErrors after predicting)."""
+    data = Path(shutil.copytree(phantom_data, tmp_path / "data"))
+    (data / "val.list").write_text("")
+    out = tmp_path / "m.json"
+    fails(capsys, ["evaluate", "--model", untrained_model, "--data", data, "--split", "val",
+                   "--out", out], str(data / "val.list"), "lists no volumes")  # fmt: skip
+    fails(capsys, ["evaluate", "--model", untrained_model, "--data", small_ssl4mis, "--mode",
+                   "strict", "--out", out], "patient011_frame01.h5", "no voxel spacing")  # fmt: skip
+    assert not out.exists()

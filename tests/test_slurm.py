@@ -1,8 +1,10 @@
 """A real single-node SLURM cluster on localhost runs the workflow through sbatch.
 
-scripts/slurm/start-cluster.sh installs and starts SLURM (root, apt); the test skips only when
-the packages cannot be installed. Snakemake runs under ``timeout -s KILL`` because the SLURM
-plugin can hang (it ignores SIGTERM).
+scripts/slurm/start-cluster.sh installs SLURM when missing (root, apt) and starts a private
+cluster whose configuration, munge key, state, logs and ports live under a temporary folder
+(``SLURM_CONF`` points the clients at it); an existing cluster's files are never touched. The
+test skips only when the packages cannot be installed. Snakemake runs under ``timeout -s KILL``
+because the SLURM plugin can hang (it ignores SIGTERM).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -27,25 +30,57 @@ TOY = ROOT / "tests" / "slurm_toy" / "Snakefile"
 pytestmark = pytest.mark.slow
 
 
-def _cluster_up() -> bool:
-    if not shutil.which("scontrol"):
-        return False
-    return subprocess.run(["scontrol", "ping"], capture_output=True, text=True).stdout.count(
-        "UP") > 0
+# What a machine's own SLURM/munge set-up consists of: the test cluster must leave it alone.
+SYSTEM_FILES = ("/etc/slurm", "/etc/slurm-llnl", "/etc/munge", "/var/lib/slurm", "/var/log/slurm",
+                "/run/slurmctld.pid", "/run/slurmd.pid", "/run/munge")
+
+
+def system_snapshot() -> dict[str, tuple]:
+    """(size, mtime) of every file under SYSTEM_FILES (absent paths are simply not listed)."""
+    snap = {}
+    for top in map(Path, SYSTEM_FILES):
+        for path in [top, *top.rglob("*")] if top.is_dir() else [top]:
+            if path.exists() or path.is_symlink():
+                st = path.lstat()
+                snap[str(path)] = (st.st_size, st.st_mtime_ns)
+    return snap
 
 
 @pytest.fixture(scope="module")
-def slurm_cluster():
-    """Start the localhost cluster (stopped again afterwards if this test started it)."""
-    was_up = _cluster_up()
-    proc = subprocess.run(["bash", str(START)], capture_output=True, text=True, timeout=600)
+def slurm_cluster(tmp_path_factory):
+    """A private localhost cluster under a temporary folder, stopped afterwards."""
+    base = tmp_path_factory.mktemp("slurm")
+    env = {**os.environ, "ADVMIM_SLURM_DIR": str(base)}
+    subprocess.run(["bash", str(START), "--install-only"], env=env, capture_output=True,
+                   timeout=600)  # packages first: installing them may add system files
+    before = system_snapshot()
+    proc = subprocess.run(["bash", str(START)], env=env, capture_output=True, text=True, timeout=600)
     if proc.returncode == 3:
         pytest.skip(f"SLURM packages cannot be installed: {proc.stderr.strip()[-500:]}")
     assert proc.returncode == 0, f"start-cluster.sh failed:\n{proc.stdout}\n{proc.stderr}"
-    yield
-    if not was_up:
-        subprocess.run(["bash", str(STOP)], env={**os.environ, "ADVMIM_SLURM_KEEP_MUNGE": "1"},
-                       check=False, timeout=60)
+    saved = {k: os.environ.get(k) for k in ("SLURM_CONF", "PATH")}
+    os.environ["SLURM_CONF"] = str(base / "etc" / "slurm.conf")
+    os.environ["PATH"] = f"{base / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+    try:
+        yield SimpleNamespace(base=base, system_before=before)
+    finally:
+        subprocess.run(["bash", str(STOP)], env=env, check=False, timeout=60)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def test_cluster_runs_from_its_own_folder(slurm_cluster):
+    """Case 24 of issue 15: no system SLURM/munge file is written, the daemons use -f CONF."""
+    assert system_snapshot() == slurm_cluster.system_before
+    conf = slurm_cluster.base / "etc" / "slurm.conf"
+    assert f"StateSaveLocation={slurm_cluster.base}" in conf.read_text()
+    for daemon in ("slurmctld", "slurmd"):
+        pid = (slurm_cluster.base / "run" / f"{daemon}.pid").read_text().strip()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert str(conf).encode() in cmdline, (daemon, cmdline)
 
 
 def run_workflow_on_slurm(

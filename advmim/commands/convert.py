@@ -1,5 +1,8 @@
 """Convert a raw dataset (e.g. RAW/database from ``advmim phantom`` or ``advmim download``) to the
 SSL4MIS form: DATA/data/<case>.h5, DATA/data/slices/, the split lists and DATA/dataset.json.
+
+DATA is written whole (staged, swapped into place at the end); a non-empty DATA that
+``advmim convert`` did not write is refused unless ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -28,13 +31,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--out", required=True, type=Path, metavar="DIR", help="output folder (SSL4MIS form)"
         )
+        p.add_argument(
+            "--overwrite",
+            action="store_true",
+            help="replace DIR whole even if it holds files this command did not write",
+        )
         plugin.add_convert_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from advmim.data.registry import get_dataset
+    from advmim.io import check_outputs, staged_dir
 
     plugin = get_dataset(args.dataset)
-    out = plugin.convert(args.raw, args.out, **plugin.options_from_args(args))
-    print(f"converted {args.dataset} to {out}")
+    options = plugin.options_from_args(args)
+    check_outputs(folders=[args.out], inputs=[args.raw], whole=True)
+    with staged_dir(args.out, NAME, overwrite=args.overwrite) as stage:
+        plugin.convert(args.raw, stage, **options)
+    print(f"converted {args.dataset} to {args.out}")
     return 0

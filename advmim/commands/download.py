@@ -64,18 +64,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from advmim.data.download import fetch_acdc
+    from advmim.data.download import ACDC_ZIP_NAME, fetch_acdc
 
     if args.dataset == "synapse":
         raise ConfigError(_SYNAPSE_MESSAGE)
-    database = fetch_acdc(
-        args.out,
-        url=args.url,
-        sha256=args.sha256,
-        zip_path=args.zip,
-        progress=not args.no_progress,
-        retries=args.retries,
-        timeout=args.timeout,
-    )
+    try:
+        database = fetch_acdc(
+            args.out,
+            url=args.url,
+            sha256=args.sha256,
+            zip_path=args.zip,
+            progress=not args.no_progress,
+            retries=args.retries,
+            timeout=args.timeout,
+        )
+    except KeyboardInterrupt as exc:
+        part = args.out / f"{ACDC_ZIP_NAME}.part"
+        if args.zip is None and part.is_file():
+            exc.detail = f"run the command again to resume from {part} ({part.stat().st_size} bytes kept)"
+        raise
     print(f"ACDC ready in {database / 'training'}")
     return 0

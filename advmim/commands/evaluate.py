@@ -9,7 +9,7 @@ HELP = "evaluate a trained run on 3D volumes (Dice, HD95) and write a metrics JS
 
 
 def add_arguments(parser):
-    parser.add_argument("--model", required=True, type=Path, help="run's model.pt")
+    parser.add_argument("--model", required=True, type=Path, help="run's model.pt (or its run folder)")
     parser.add_argument("--data", required=True, type=Path, help="preprocessed data folder")
     parser.add_argument("--out", required=True, type=Path, help="metrics JSON to write")
     parser.add_argument("--mode", choices=["paper", "strict"], default="paper",
@@ -23,7 +23,9 @@ def run(args) -> int:
     import torch
 
     from advmim.evaluate import evaluate_to_file
+    from advmim.io import check_outputs
 
+    check_outputs(files=[args.out], inputs=[args.model, args.data])
     torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     result = evaluate_to_file(args.model, args.data, args.out, mode=args.mode, split=args.split, device=device)

@@ -22,12 +22,14 @@ def add_arguments(parser):
 
 def run(args) -> int:
     from advmim.errors import ConfigError
+    from advmim.io import check_outputs
     from advmim.report import figures
     from advmim.report.collect import collect
     from advmim.report.stats import collect_volumes
 
     if "qualitative" in args.kind and args.data is None:
         raise ConfigError("--data is needed for the qualitative figure")
+    check_outputs(folders=[args.out], inputs=[*args.metrics, *args.runs, args.data])
     runs = figures.read_runs(args.runs)
     written = []
     if "curves" in args.kind:

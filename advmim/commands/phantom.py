@@ -1,6 +1,8 @@
 """Generate the synthetic cardiac phantom in ACDC's raw layout (RAW/database/training/patientXXX/).
 
-Same seed and options give bitwise identical files.
+Same seed and options give bitwise identical files. DIR is written whole (staged, swapped into
+place at the end); a non-empty DIR that ``advmim phantom`` did not write is refused unless
+``--overwrite``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="DIR",
         help="raw folder; receives DIR/database/training/patientXXX/",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace DIR whole even if it holds files this command did not write",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument(
@@ -56,13 +63,10 @@ def _range(values: list[int], option: str) -> tuple[int, int]:
 
 def run(args: argparse.Namespace) -> int:
     from advmim.data.phantom import write_phantom
+    from advmim.io import staged_dir
 
-    database = write_phantom(
-        args.out,
-        args.seed,
-        args.patients,
-        _range(args.size, "--size"),
-        _range(args.slices, "--slices"),
-    )
-    print(f"wrote {args.patients} phantom patients to {database / 'training'}")
+    size, slices = _range(args.size, "--size"), _range(args.slices, "--slices")
+    with staged_dir(args.out, NAME, overwrite=args.overwrite) as stage:
+        write_phantom(stage, args.seed, args.patients, size, slices)
+    print(f"wrote {args.patients} phantom patients to {args.out / 'database' / 'training'}")
     return 0

@@ -35,16 +35,14 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    import yaml
-
-    from advmim.config import load_config, validate_config
+    from advmim.config import load_config, read_yaml, validate_config
     from advmim.plan import load_step_times, make_plan, merge_configs, render
 
     configs = []
     for path in args.configfile:
         if args.base and args.base.is_file() and path.is_file() and args.base.resolve() != path.resolve():
-            base = yaml.safe_load(args.base.read_text(encoding="utf-8")) or {}
-            override = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            base = read_yaml(args.base) or {}
+            override = read_yaml(path) or {}
             configs.append(validate_config(merge_configs(base, override), source=str(path)))
         else:
             configs.append(load_config(path))

@@ -4,7 +4,8 @@ Checks it (every file the lists name exists, datasets ``image``/``label`` presen
 labels within the dataset's classes) and adds what advmim needs: ``labeled/<N>.list`` (the first
 N patients of ``train_slices.list``; for ACDC checked against 68/136/256 slices) and
 ``dataset.json``. The h5 files are never modified. With ``--out`` the original folder is not
-touched at all: ``OUT/data`` links to it and the lists are written in OUT.
+touched at all: ``OUT/data`` links to it and the lists are written in OUT (staged, swapped
+into place at the end; a non-empty OUT it did not write is refused unless ``--overwrite``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, metavar="DIR", help="write here (data/ linked) instead of into DIR"
     )
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help="replace OUT whole even if it holds files this command did not write",
+    )
     parser.add_argument("--dataset", default="acdc", help="dataset plug-in (classes; default acdc)")
     parser.add_argument(
         "--labeled",
@@ -33,7 +38,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from advmim.data.ssl4mis import prepare_ssl4mis
+    from advmim.io import check_outputs, staged_dir
 
-    out = prepare_ssl4mis(args.src, args.out, dataset=args.dataset, labeled=args.labeled)
+    if args.out is None or args.out.resolve() == args.src.resolve():
+        check_outputs(folders=[args.src])  # in place: the lists are added to DIR
+        out = prepare_ssl4mis(args.src, None, dataset=args.dataset, labeled=args.labeled)
+    else:
+        check_outputs(folders=[args.out], inputs=[args.src], whole=True)
+        with staged_dir(args.out, NAME, overwrite=args.overwrite) as stage:
+            prepare_ssl4mis(args.src, stage, dataset=args.dataset, labeled=args.labeled)
+        out = args.out
     print(f"{args.src} checked; train on {out} (labeled subsets {' '.join(map(str, args.labeled))})")
     return 0

@@ -22,12 +22,14 @@ def add_arguments(parser):
 
 def run(args) -> int:
     from advmim.errors import ConfigError
+    from advmim.io import check_outputs
     from advmim.report.summary import write_curves, write_summary
 
     if args.runs and args.curves is None:
         raise ConfigError("--runs needs --curves (the folder to write the curves to)")
     if args.max_points < 1:
         raise ConfigError("--max-points must be >= 1")
+    check_outputs(files=[args.out], folders=[args.curves], inputs=[*args.metrics, *args.runs])
     summary = write_summary(args.metrics, args.out)
     n = sum(len(nets) for nets in summary["results"].values())
     print(f"{args.out}: {n} method/network row(s) from {len(args.metrics)} run(s)")

@@ -27,12 +27,15 @@ def run(args) -> int:
     import json
 
     from advmim.config import load_config, validate_config
-    from advmim.io import write_text
+    from advmim.io import check_outputs, write_text
     from advmim.report.collect import collect
     from advmim.report.references import load_references
     from advmim.report.stats import collect_volumes, compare_with_best_baseline
     from advmim.report.table import write_tables
 
+    outputs = [args.out.with_suffix(s) for s in (".md", ".csv", ".tex", ".html")]
+    check_outputs(files=[args.out, *outputs, args.stats_out],
+                  inputs=[args.config, *args.metrics, args.references])
     if args.config is not None:
         config = load_config(args.config)
     else:

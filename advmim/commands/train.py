@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from advmim.errors import ConfigError
+from advmim.errors import ConfigError, OutputError
 
 NAME = "train"
 HELP = "train one method on one labeled subset and seed"
@@ -39,10 +39,15 @@ def parse_settings(args) -> dict:
 
 
 def run(args) -> int:
+    from advmim.io import check_outputs
     from advmim.train.device import claim_training_device
-    from advmim.train.loop import train
+    from advmim.train.loop import check_settings, train
 
-    settings = parse_settings(args)
+    settings = check_settings(parse_settings(args))
+    check_outputs(folders=[args.out], inputs=[args.data, args.settings_file])
+    if args.out.is_dir() and any(args.out.iterdir()) and not (args.out / "config.json").is_file():
+        raise OutputError(args.out, "folder is not empty and is not a run folder (no config.json); "
+                                    "refusing to write into it (choose an empty folder)")
     with claim_training_device(settings.get("device", "auto")) as device:
         path = train(settings, args.data, args.out, device=device, progress=not args.no_progress)
     print(f"model written to {path}")

@@ -14,7 +14,6 @@ import re
 import shutil
 import socket
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -24,6 +23,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from advmim.errors import AdvmimError, ConfigError, InputError
+from advmim.io import make_stage
 
 ACDC_URL = (
     "https://humanheart-project.creatis.insa-lyon.fr/database/api/v1/folder/"
@@ -34,6 +34,10 @@ CHUNK_SIZE = 1 << 20
 _USER_AGENT = "advmim-downloader/1"
 _PATIENT = re.compile(r"patient\d{3}")
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
+# Sane bounds on what a zip declares before it is unpacked: the ACDC NIfTI files are already
+# gzip-compressed, so a member that inflates more than MAX_RATIO times is a zip bomb.
+MAX_UNPACKED = 16 << 30
+MAX_RATIO = 100
 
 
 class OfflineError(AdvmimError):
@@ -256,6 +260,30 @@ def _check_member(zip_path: Path, info: zipfile.ZipInfo) -> None:
         raise InputError(zip_path, f"member {info.filename!r} is a symbolic link; refused")
 
 
+def _gib(n: int) -> str:
+    return f"{n / (1 << 30):.2f} GiB"
+
+
+def _check_sizes(zip_path: Path, infos: list[zipfile.ZipInfo], out_dir: Path) -> None:
+    """Refuse an archive whose declared sizes are absurd or do not fit the free space."""
+    for info in infos:
+        if info.file_size > (1 << 20) and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise InputError(zip_path, f"member {info.filename!r} declares {info.file_size} bytes "
+                                       f"from {info.compress_size} compressed (over {MAX_RATIO}:1, "
+                                       "a zip bomb?); refused")
+    total = sum(info.file_size for info in infos)
+    if total > MAX_UNPACKED:
+        raise InputError(zip_path, f"members declare {_gib(total)} unpacked, more than the "
+                                   f"{_gib(MAX_UNPACKED)} an ACDC archive can need; refused")
+    existing = out_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free
+    if total > free:
+        raise InputError(zip_path, f"members declare {_gib(total)} unpacked but only {_gib(free)} "
+                                   f"are free in {out_dir}; free space or choose another --out")
+
+
 def _find_training(root: Path) -> Path | None:
     """The shallowest ``training`` folder below ``root`` holding ``patientXXX`` folders."""
     candidates = sorted(root.rglob("training"), key=lambda p: len(p.parts))
@@ -281,13 +309,18 @@ def extract_zip(zip_path: str | Path, out_dir: str | Path) -> Path:
         raise InputError(target, "already exists; delete it to extract the archive again")
     if not zipfile.is_zipfile(zip_path):
         raise InputError(zip_path, "not a valid zip archive (corrupt or truncated download?)")
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            for info in zf.infolist():
+                _check_member(zip_path, info)
+            _check_sizes(zip_path, zf.infolist(), out_dir)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise InputError(zip_path, f"corrupt zip archive ({exc})") from exc
     out_dir.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".extract-", dir=out_dir))
+    stage = make_stage(out_dir, "extract")
     try:
         try:
             with zipfile.ZipFile(zip_path) as zf:
-                for info in zf.infolist():
-                    _check_member(zip_path, info)
                 zf.extractall(stage / "raw")
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise InputError(zip_path, f"corrupt zip archive ({exc})") from exc

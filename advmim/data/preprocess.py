@@ -6,6 +6,7 @@ output folder counts as complete only when it exists.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import numpy as np
 from advmim.data.acdc import list_patients, parse_info, read_frame
 from advmim.data.splits import Split
 from advmim.errors import InputError
-from advmim.io import atomic_path
+from advmim.io import check_names, write_bytes
 
 PHASES = (("ED", "frame01"), ("ES", "frame02"))
 
@@ -23,10 +24,13 @@ PHASES = (("ED", "frame01"), ("ES", "frame02"))
 def training_dir(raw: str | Path) -> Path:
     """``raw/training`` when it exists (raw = ``RAW/database``), else ``raw`` itself."""
     raw = Path(raw)
-    if (raw / "training").is_dir():
-        return raw / "training"
-    if raw.is_dir() and list_patients(raw):
-        return raw
+    for folder in (raw / "training", raw):
+        if folder.is_dir():
+            check_names(folder)
+            if folder.name == "training" or list_patients(folder):
+                if not list_patients(folder):
+                    raise InputError(folder, "no patientXXX folders in it (empty training folder)")
+                return folder
     raise InputError(raw, "no training/patientXXX folders found (expected RAW/database)")
 
 
@@ -38,12 +42,17 @@ def normalize(image: np.ndarray) -> np.ndarray:
 
 
 def write_h5(path: str | Path, image: np.ndarray, label: np.ndarray, **attrs) -> None:
-    """Atomically write an h5 with gzip datasets ``image`` and ``label`` plus attributes."""
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    """Atomically write an h5 with gzip datasets ``image`` and ``label`` plus attributes.
+
+    Built in memory and written with a plain write: HDF5 itself crashes (segfault) on a full disk.
+    """
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
         f.create_dataset("image", data=image, compression="gzip", track_times=False)
         f.create_dataset("label", data=label, compression="gzip", track_times=False)
         for key, value in attrs.items():
             f.attrs[key] = value
+    write_bytes(path, buffer.getbuffer())
 
 
 def convert_patient(patient_dir: Path, data_dir: Path, num_classes: int) -> dict:

@@ -31,6 +31,10 @@ def find_cases(raw: str | Path) -> dict[str, Path]:
     raw = Path(raw)
     if not raw.is_dir():
         raise InputError(raw, f"PROMISE12 folder not found. {DATA_HINT}")
+    from advmim.io import check_names
+
+    for folder in (raw, *(p for p in raw.rglob("*") if p.is_dir())):
+        check_names(folder)
     cases = {}
     for path in sorted(raw.rglob("Case*.mhd")):
         m = CASE_FILE.match(path.name)

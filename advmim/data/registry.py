@@ -34,6 +34,8 @@ class DatasetPlugin(ABC):
     description: ClassVar[str] = ""
     # Where to get the raw data when the workflow cannot fetch it (bring your own data).
     data_hint: ClassVar[str] = ""
+    # Whether converted volumes carry their voxel spacing (needed by ``strict`` metrics).
+    stores_spacing: ClassVar[bool] = True
 
     def normalize_intensity(self, image: np.ndarray) -> np.ndarray:
         """The intensity normalisation of conversion, also applied by ``advmim predict``

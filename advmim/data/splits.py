@@ -48,13 +48,22 @@ class Split:
 
 
 def read_list(path: str | Path) -> list[str]:
-    """Non-empty stripped lines of a list file."""
+    """Non-empty stripped lines of a list file (a name listed twice is an error)."""
+    from collections import Counter
+
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise InputError(path, "list file not found") from exc
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not a text file (byte {exc.start} is not UTF-8)") from exc
+    names = [line.strip() for line in text.splitlines() if line.strip()]
+    twice = [name for name, n in Counter(names).items() if n > 1]
+    if twice:
+        shown = ", ".join(twice[:5]) + (" ..." if len(twice) > 5 else "")
+        raise InputError(path, f"{len(twice)} name(s) duplicated (listed more than once): {shown}")
+    return names
 
 
 def write_list(path: str | Path, names: Iterable[str]) -> None:

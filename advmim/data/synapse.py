@@ -70,6 +70,9 @@ def read_npz_slice(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def training_slices(train_dir: Path) -> dict[str, list[Path]]:
     """Slice files per training case, in slice order; slice numbers must be 0..n-1."""
+    from advmim.io import check_names
+
+    check_names(train_dir)
     found: dict[str, dict[int, Path]] = {}
     for path in train_dir.iterdir():
         m = SLICE_FILE.match(path.name)
@@ -96,6 +99,7 @@ class Synapse(DatasetPlugin):
         "aorta", "gallbladder", "kidney_l", "kidney_r", "liver", "pancreas", "spleen", "stomach",
     )  # fmt: skip
     description = "Synapse multi-organ CT, TransUNet form (bring your own data)"
+    stores_spacing = False  # the TransUNet form has no voxel spacing
     data_hint = DATA_HINT
 
     def normalize_intensity(self, image: np.ndarray) -> np.ndarray:

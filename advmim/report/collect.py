@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from advmim.io import read_json
 from advmim.methods import get_method
+from advmim.report.summary import read_metrics
 
 
 def row_label(method: str, network: str, variant: str | None = None, variant_label: str | None = None) -> str:
@@ -27,7 +27,7 @@ def collect(metric_files: Iterable[str | Path]) -> pd.DataFrame:
     """One row per (run, network, class) with the run's mean Dice/HD95; class 'mean' included."""
     rows = []
     for path in metric_files:
-        result = read_json(path)
+        result = read_metrics(path)
         for network, net in result["networks"].items():
             for cls in [*result["classes"], "mean"]:
                 rows.append({

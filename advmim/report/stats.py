@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from advmim.io import read_json
 from advmim.methods import get_method
+from advmim.report.summary import read_metrics
 
 MIN_PAIRS = 6
 ALPHA = 0.05
@@ -46,7 +46,7 @@ def collect_volumes(metric_files: Iterable[str | Path]) -> pd.DataFrame:
     """One row per (run, network, test case) with the case's Dice averaged over classes."""
     rows = []
     for path in metric_files:
-        result = read_json(path)
+        result = read_metrics(path)
         for network, net in result["networks"].items():
             for vol in net["per_volume"]:
                 rows.append({

@@ -17,6 +17,31 @@ from pathlib import Path
 from advmim.io import read_json, write_json
 
 DIGITS = 6
+METRICS_KEYS = ("dataset", "method", "labeled", "seed", "mode", "iterations", "classes", "networks")
+
+
+def read_metrics(path: str | Path) -> dict:
+    """A metrics JSON written by ``advmim evaluate``; any other JSON is refused, naming the file."""
+    from advmim.errors import InputError
+
+    result = read_json(path)
+    what = "not a metrics file of `advmim evaluate`"
+    if not isinstance(result, dict):
+        raise InputError(path, f"{what} (expected a JSON object, got {type(result).__name__})")
+    missing = [k for k in METRICS_KEYS if k not in result]
+    if missing:
+        raise InputError(path, f"{what}: missing key(s) {', '.join(missing)}")
+    if not isinstance(result["networks"], dict) or not result["networks"]:
+        raise InputError(path, f"{what}: 'networks' holds no network")
+    for name, net in result["networks"].items():
+        classes = result["classes"]
+        try:
+            numbers = [net["mean"][m][c] for m in ("dice", "hd95") for c in [*classes, "mean"]]
+            numbers += [vol["dice"][c] for vol in net["per_volume"] for c in classes]
+            numbers = [float(v) for v in numbers] + [vol["case"] for vol in net["per_volume"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(path, f"{what}: networks/{name} lacks {exc}") from exc
+    return result
 
 
 def _mean_std(values: list[float]) -> tuple[float, float | None]:
@@ -59,7 +84,7 @@ def summarize(results: Iterable[dict]) -> dict:
 
 def write_summary(metric_files: Iterable[str | Path], out: str | Path) -> dict:
     """Summarise per-run metrics JSON files into ``out`` (written atomically); return the dict."""
-    summary = summarize(read_json(p) for p in metric_files)
+    summary = summarize(read_metrics(p) for p in metric_files)
     write_json(out, summary)
     return summary
 

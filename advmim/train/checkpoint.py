@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import torch
 
 from advmim.errors import InputError
-from advmim.io import atomic_path
+from advmim.io import write_bytes
 
 
 def save_checkpoint(path: str | Path, state: dict) -> None:
-    """Write ``state`` so that ``path`` is always either the old or the complete new checkpoint."""
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    """Write ``state`` so that ``path`` is always either the old or the complete new checkpoint.
+
+    Serialised in memory first: torch's own writer turns a full disk into an obscure
+    RuntimeError, a plain write gives "no space left on device" naming the file.
+    """
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_bytes(path, buffer.getbuffer())
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -12,7 +15,7 @@ import numpy as np
 import torch
 
 from advmim.data.splits import read_list
-from advmim.errors import AdvmimError
+from advmim.errors import AdvmimError, ConfigError, Interrupted
 from advmim.io import write_json, write_text
 from advmim.methods import Batch, get_method, load_plugins
 from advmim.train.checkpoint import load_checkpoint, save_checkpoint
@@ -26,6 +29,10 @@ from advmim.train.seeding import derive_seed, seed_everything
 RESUME_FREE_KEYS = {"device", "threads", "checkpoint_every"}
 MODEL_FILE = "model.pt"
 LAST_CHECKPOINT = Path("ckpt") / "last.pt"
+# A hard link to the finished model.pt, kept when the run ends: if the workflow did not accept
+# model.pt (e.g. Snakemake interrupted just then and --rerun-incomplete deletes it), the rerun
+# restores it from here instead of training again.
+FINAL_CHECKPOINT = Path("ckpt") / "final.pt"
 
 
 def training_sets(settings: dict, data_dir: Path):
@@ -63,8 +70,58 @@ def make_batch(dataset, sampler: EpochSampler, iteration: int, device, augmentat
     return x, y
 
 
+# Run settings every training needs (advmim.config.run_settings writes them): key -> minimum.
+REQUIRED_INTS = {"seed": 0, "labeled": 1, "iterations": 1, "img_size": 1, "batch_labeled": 1,
+                 "batch_unlabeled": 1, "num_classes": 2}
+REQUIRED_OTHER = ("dataset", "method", "class_names", "lr")
+
+
+def check_settings(settings) -> dict:
+    """Run settings with every required key of the right type (one ConfigError lists them all)."""
+    if not isinstance(settings, dict):
+        raise ConfigError(f"run settings: expected a JSON object, got {type(settings).__name__}")
+    missing = [k for k in (*REQUIRED_INTS, *REQUIRED_OTHER) if k not in settings]
+    problems = [f"missing key(s) {', '.join(missing)} (see advmim.config.run_settings)"] if missing else []
+    for key, low in REQUIRED_INTS.items():
+        value = settings.get(key, low)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            problems.append(f"{key} must be an integer >= {low}, got {value!r}")
+    lr = settings.get("lr", 1.0)
+    if isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0:
+        problems.append(f"lr must be a number > 0, got {lr!r}")
+    if problems:
+        raise ConfigError("run settings: " + "; ".join(problems))
+    return settings
+
+
 def _comparable(settings: dict) -> dict:
     return {k: v for k, v in settings.items() if k not in RESUME_FREE_KEYS}
+
+
+def _link(src: Path, dst: Path) -> None:
+    """Make ``dst`` a hard link to ``src`` (a copy where links are impossible), atomically."""
+    from advmim.io import atomic_path, write_bytes
+
+    try:
+        with atomic_path(dst) as tmp:
+            tmp.unlink()
+            os.link(src, tmp)
+    except OSError:
+        write_bytes(dst, src.read_bytes())
+
+
+def _restore_finished(settings: dict, run_dir: Path) -> Path | None:
+    """model.pt again from ckpt/final.pt of a finished run with the same settings, else None."""
+    final, model = run_dir / FINAL_CHECKPOINT, run_dir / MODEL_FILE
+    if not final.is_file():
+        return None
+    if _comparable(load_checkpoint(final)["settings"]) != _comparable(settings):
+        final.unlink()
+        return None
+    _link(final, model)
+    print(f"{model}: restored from {final} (this run had finished; delete the run folder to "
+          "train it again)", file=sys.stderr, flush=True)
+    return model
 
 
 class Logger:
@@ -105,6 +162,34 @@ class Logger:
             self._progress.stop()
 
 
+class StopRequest:
+    """While active, SIGINT/SIGTERM only ask the loop to stop after the current iteration (a
+    second signal stops at once), so the checkpoint written then is consistent."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._previous: dict = {}
+
+    def _handle(self, signum, frame):
+        if self.signum is not None:
+            raise Interrupted(signum)
+        self.signum = signum
+        print(f"{signal.Signals(signum).name}: stopping after this iteration "
+              "(send it again to stop at once)", file=sys.stderr, flush=True)
+
+    def __enter__(self) -> StopRequest:
+        with contextlib.suppress(ValueError):  # not the main thread: signals stay as they are
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
 def write_log_csv(path: Path, rows: list[dict]) -> None:
     keys: list[str] = []
     for row in rows:
@@ -122,10 +207,13 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
 
     ``stop_after`` ends the loop after that many iterations (tests of interruption/resume).
     """
+    check_settings(settings)
     run_dir = Path(run_dir)
     model_path = run_dir / MODEL_FILE
     if model_path.exists():
         raise AdvmimError(f"{model_path}: a finished model is already there; refusing to overwrite it")
+    if (restored := _restore_finished(settings, run_dir)) is not None:
+        return restored
     device = device or torch.device("cpu")
     torch.set_num_threads(int(settings.get("threads", 1)))
     seed = int(settings["seed"])
@@ -164,36 +252,45 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
     logger = Logger(total, start, title, enabled=progress)
     method.train_mode()
     t_start = time.perf_counter()
-    try:
-        for it in range(start, total):
-            if stop_after is not None and it >= start + stop_after:
-                return ckpt_path
-            lr = poly_lr(settings["lr"], it, total)
-            method.set_lr(lr)
-            torch.manual_seed(derive_seed(seed, it, "torch"))
-            xl, yl = make_batch(labeled, lab_sampler, it, device, augmentation)
-            xu = make_batch(unlabeled, unl_sampler, it, device, augmentation)[0] if unl_sampler else None
-            with autocast(dtype, device):
-                losses = method.train_step(Batch(xl, yl, xu), it)
-            _check_finite(losses, it, run_dir)
-            rows.append({"iteration": it + 1, "lr": lr, **losses})
-            logger.update(it, losses, lr)
-            if (it + 1) % every == 0 and it + 1 < total:
-                save_checkpoint(ckpt_path, {"iteration": it + 1, "settings": settings,
-                                            "method": method.state_dict(), "log": rows})
-                write_log_csv(run_dir / "train_log.csv", rows)
-    finally:
-        logger.close()
-    write_log_csv(run_dir / "train_log.csv", rows)
-    nets = {k: v.state_dict() for k, v in method.eval_networks().items()}
-    info = {"device": str(device), "amp": str(dtype) if dtype else "off",
-            "train_seconds": round(time.perf_counter() - t_start, 3), "iterations_run": total - start,
-            "peak_memory_mb": round(peak_memory_mb(device), 1)}
-    write_json(run_dir / "run_info.json", info)
-    print(f"peak memory {info['peak_memory_mb']} MiB on {device}", file=sys.stderr, flush=True)
-    save_checkpoint(model_path, {"settings": settings, "nets": nets, "iterations": total,
-                                 "architectures": method.architectures(), **info})
-    ckpt_path.unlink(missing_ok=True)
+    with StopRequest() as stop:
+        try:
+            for it in range(start, total):
+                if stop_after is not None and it >= start + stop_after:
+                    return ckpt_path
+                lr = poly_lr(settings["lr"], it, total)
+                method.set_lr(lr)
+                torch.manual_seed(derive_seed(seed, it, "torch"))
+                xl, yl = make_batch(labeled, lab_sampler, it, device, augmentation)
+                xu = make_batch(
+                    unlabeled, unl_sampler, it, device, augmentation
+                )[0] if unl_sampler else None
+                with autocast(dtype, device):
+                    losses = method.train_step(Batch(xl, yl, xu), it)
+                _check_finite(losses, it, run_dir)
+                rows.append({"iteration": it + 1, "lr": lr, **losses})
+                logger.update(it, losses, lr)
+                stopping = stop.signum is not None and it + 1 < total
+                if stopping or ((it + 1) % every == 0 and it + 1 < total):
+                    save_checkpoint(ckpt_path, {"iteration": it + 1, "settings": settings,
+                                                "method": method.state_dict(), "log": rows})
+                    write_log_csv(run_dir / "train_log.csv", rows)
+                if stopping:
+                    raise Interrupted(stop.signum, f"checkpoint of iteration {it + 1} written to "
+                                      f"{ckpt_path}; run the same command again to resume")
+        finally:
+            logger.close()
+        # a signal from here on is noted only: the finished model is written
+        write_log_csv(run_dir / "train_log.csv", rows)
+        nets = {k: v.state_dict() for k, v in method.eval_networks().items()}
+        info = {"device": str(device), "amp": str(dtype) if dtype else "off",
+                "train_seconds": round(time.perf_counter() - t_start, 3), "iterations_run": total - start,
+                "peak_memory_mb": round(peak_memory_mb(device), 1)}
+        write_json(run_dir / "run_info.json", info)
+        print(f"peak memory {info['peak_memory_mb']} MiB on {device}", file=sys.stderr, flush=True)
+        save_checkpoint(model_path, {"settings": settings, "nets": nets, "iterations": total,
+                                     "architectures": method.architectures(), **info})
+        _link(model_path, run_dir / FINAL_CHECKPOINT)
+        ckpt_path.unlink(missing_ok=True)
     return model_path
 
 
