@@ -41,7 +41,7 @@ class Predictor:
         try:
             self.normalize = get_dataset(self.settings["dataset"]).normalize_intensity
         except ConfigError:  # a dataset this installation does not know: the default
-            from advmim.data.preprocess import normalize as default
+            from advmim.data.ssl4mis import normalize as default
 
             self.normalize = default
 

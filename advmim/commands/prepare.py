@@ -37,16 +37,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from advmim.data.registry import get_dataset
     from advmim.data.ssl4mis import prepare_ssl4mis
     from advmim.io import check_outputs, staged_dir
 
+    classes = get_dataset(args.dataset).class_names
+
     if args.out is None or args.out.resolve() == args.src.resolve():
         check_outputs(folders=[args.src])  # in place: the lists are added to DIR
-        out = prepare_ssl4mis(args.src, None, dataset=args.dataset, labeled=args.labeled)
+        out = prepare_ssl4mis(args.src, None, dataset=args.dataset, class_names=classes,
+                              labeled=args.labeled)
     else:
         check_outputs(folders=[args.out], inputs=[args.src], whole=True)
         with staged_dir(args.out, NAME, overwrite=args.overwrite) as stage:
-            prepare_ssl4mis(args.src, stage, dataset=args.dataset, labeled=args.labeled)
+            prepare_ssl4mis(args.src, stage, dataset=args.dataset, class_names=classes,
+                            labeled=args.labeled)
         out = args.out
     print(f"{args.src} checked; train on {out} (labeled subsets {' '.join(map(str, args.labeled))})")
     return 0

@@ -6,17 +6,14 @@ output folder counts as complete only when it exists.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from pathlib import Path
 
-import h5py
-import numpy as np
-
 from advmim.data.acdc import list_patients, parse_info, read_frame
 from advmim.data.splits import Split
+from advmim.data.ssl4mis import normalize, write_case, write_form
 from advmim.errors import InputError
-from advmim.io import check_names, write_bytes
+from advmim.io import check_names
 
 PHASES = (("ED", "frame01"), ("ES", "frame02"))
 
@@ -34,27 +31,6 @@ def training_dir(raw: str | Path) -> Path:
     raise InputError(raw, "no training/patientXXX folders found (expected RAW/database)")
 
 
-def normalize(image: np.ndarray) -> np.ndarray:
-    """Per-volume min-max normalisation to [0, 1] as float32."""
-    image = image.astype(np.float64)
-    low, high = image.min(), image.max()
-    return ((image - low) / (high - low)).astype(np.float32)
-
-
-def write_h5(path: str | Path, image: np.ndarray, label: np.ndarray, **attrs) -> None:
-    """Atomically write an h5 with gzip datasets ``image`` and ``label`` plus attributes.
-
-    Built in memory and written with a plain write: HDF5 itself crashes (segfault) on a full disk.
-    """
-    buffer = io.BytesIO()
-    with h5py.File(buffer, "w") as f:
-        f.create_dataset("image", data=image, compression="gzip", track_times=False)
-        f.create_dataset("label", data=label, compression="gzip", track_times=False)
-        for key, value in attrs.items():
-            f.attrs[key] = value
-    write_bytes(path, buffer.getbuffer())
-
-
 def convert_patient(patient_dir: Path, data_dir: Path, num_classes: int) -> dict:
     """Write the ED/ES volumes and slices of one patient; returns its dataset.json entry."""
     info = parse_info(patient_dir / "Info.cfg")
@@ -63,25 +39,9 @@ def convert_patient(patient_dir: Path, data_dir: Path, num_classes: int) -> dict
         frame = info.ed if phase == "ED" else info.es
         volume = read_frame(patient_dir, frame, num_classes)
         case = f"{patient_dir.name}_{frame_name}"
-        image = normalize(volume.image)
-        write_h5(
-            data_dir / f"{case}.h5",
-            image,
-            volume.label,
-            spacing=np.asarray(volume.spacing, dtype=np.float64),
-            patient=patient_dir.name,
-            frame=frame,
-            phase=phase,
-        )
-        for k in range(image.shape[0]):
-            write_h5(data_dir / "slices" / f"{case}_slice_{k}.h5", image[k], volume.label[k])
-        entry["cases"][case] = {
-            "phase": phase,
-            "source_frame": frame,
-            "slices": int(image.shape[0]),
-            "shape": list(image.shape),
-            "spacing": list(volume.spacing),
-        }
+        meta = write_case(data_dir, case, normalize(volume.image), volume.label, volume.spacing,
+                          patient=patient_dir.name, frame=frame, phase=phase)
+        entry["cases"][case] = {"phase": phase, "source_frame": frame, **meta}
     return entry
 
 
@@ -96,8 +56,6 @@ def convert_acdc_layout(
     extra: dict | None = None,
 ) -> Path:
     """Convert ``raw`` (ACDC layout) to the SSL4MIS form in ``out`` using ``split``; returns ``out``."""
-    from advmim.data.ssl4mis import write_form
-
     train_dir, out = training_dir(raw), Path(out)
     present = set(list_patients(train_dir))
     missing = [p for p in split.patients if p not in present]

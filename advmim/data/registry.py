@@ -19,8 +19,8 @@ import numpy as np
 
 from advmim.data.splits import Split
 
-# Modules that register plug-ins when imported (this one holds acdc and phantom).
-PLUGIN_MODULES: tuple[str, ...] = ("advmim.data.synapse", "advmim.data.promise12")
+# Modules that register plug-ins when imported.
+PLUGIN_MODULES: tuple[str, ...] = ("advmim.data.cardiac", "advmim.data.synapse", "advmim.data.promise12")
 
 _REGISTRY: dict[str, DatasetPlugin] = {}
 
@@ -40,7 +40,7 @@ class DatasetPlugin(ABC):
     def normalize_intensity(self, image: np.ndarray) -> np.ndarray:
         """The intensity normalisation of conversion, also applied by ``advmim predict``
         (default: per-volume min-max to [0, 1])."""
-        from advmim.data.preprocess import normalize
+        from advmim.data.ssl4mis import normalize
 
         return normalize(image)
 
@@ -90,80 +90,3 @@ def get_dataset(name: str) -> DatasetPlugin:
     if name not in _REGISTRY:
         raise ConfigError(f"unknown dataset {name!r}; valid: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]
-
-
-class _CardiacLayout(DatasetPlugin):
-    """Shared by datasets in ACDC's raw layout with ACDC's classes."""
-
-    num_classes = 4
-    class_names = ("RV", "Myo", "LV")
-
-    def convert(self, raw: str | Path, out: str | Path, **opts) -> Path:
-        from advmim.data.preprocess import convert_acdc_layout
-
-        split = self.split(raw, **opts)
-        return convert_acdc_layout(
-            raw,
-            out,
-            split,
-            name=self.name,
-            num_classes=self.num_classes,
-            class_names=self.class_names,
-            extra={"split_options": opts} if opts else None,
-        )
-
-
-@register
-class ACDC(_CardiacLayout):
-    """ACDC 2017 (Bernard et al., IEEE TMI 2018) with the fixed SSL4MIS split shipped here."""
-
-    name = "acdc"
-    description = "ACDC cardiac cine-MRI, fixed SSL4MIS split (70/10/20, labeled 3/7/14)"
-
-    def split(self, raw: str | Path, **opts) -> Split:
-        from advmim.data.splits import shipped_split
-
-        return shipped_split("acdc")
-
-
-@register
-class Phantom(_CardiacLayout):
-    """The synthetic cardiac phantom: ACDC layout, seeded random split."""
-
-    name = "phantom"
-    description = "synthetic cardiac phantom (advmim phantom), seeded random split"
-
-    def split(
-        self,
-        raw: str | Path,
-        *,
-        val: int | None = None,
-        test: int | None = None,
-        seed: int = 0,
-        labeled: list[int] | None = None,
-    ) -> Split:
-        from advmim.data.acdc import list_patients
-        from advmim.data.preprocess import training_dir
-        from advmim.data.splits import random_split
-
-        patients = list_patients(training_dir(raw))
-        n = len(patients)
-        val = max(1, round(0.1 * n)) if val is None else val
-        test = max(1, round(0.2 * n)) if test is None else test
-        if labeled is None:
-            labeled = [k for k in (3, 7, 14) if k <= n - val - test] or [1]
-        return random_split(patients, val, test, seed, labeled)
-
-    def add_convert_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--val", type=int, help="validation patients (default 10%%)")
-        parser.add_argument("--test", type=int, help="test patients (default 20%%)")
-        parser.add_argument("--seed", type=int, default=0, help="seed of the patient permutation")
-        parser.add_argument(
-            "--labeled",
-            type=int,
-            nargs="+",
-            help="labeled subset sizes in patients (default 3 7 14 that fit)",
-        )
-
-    def options_from_args(self, args: argparse.Namespace) -> dict:
-        return {"val": args.val, "test": args.test, "seed": args.seed, "labeled": args.labeled}

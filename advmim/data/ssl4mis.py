@@ -11,6 +11,7 @@ beside the volumes (public copies); training volumes are never needed (training 
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 
 from advmim.data.splits import SHIPPED_SPLITS, Split, read_list, slice_patient, write_list
 from advmim.errors import InputError
-from advmim.io import write_json
+from advmim.io import write_bytes, write_json
 
 # Slices of the first N labeled patients in SSL4MIS's ACDC train_slices.list (protocol.md).
 EXPECTED_LABELED_SLICES = {"acdc": {3: 68, 7: 136, 14: 256}}
@@ -83,10 +84,25 @@ def read_h5_pair(path: str | Path) -> tuple[np.ndarray, np.ndarray, dict]:
         raise InputError(path, f"cannot read h5 (corrupt or truncated?): {exc}") from exc
 
 
-def _write_h5(path: Path, image: np.ndarray, label: np.ndarray, **attrs) -> None:
-    from advmim.data.preprocess import write_h5
+def normalize(image: np.ndarray) -> np.ndarray:
+    """Per-volume min-max normalisation to [0, 1] as float32."""
+    image = image.astype(np.float64)
+    low, high = image.min(), image.max()
+    return ((image - low) / (high - low)).astype(np.float32)
 
-    write_h5(path, image, label, **attrs)
+
+def write_h5(path: str | Path, image: np.ndarray, label: np.ndarray, **attrs) -> None:
+    """Atomically write an h5 with gzip datasets ``image`` and ``label`` plus attributes.
+
+    Built in memory and written with a plain write: HDF5 itself crashes (segfault) on a full disk.
+    """
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        f.create_dataset("image", data=image, compression="gzip", track_times=False)
+        f.create_dataset("label", data=label, compression="gzip", track_times=False)
+        for key, value in attrs.items():
+            f.attrs[key] = value
+    write_bytes(path, buffer.getbuffer())
 
 
 def write_case(
@@ -101,9 +117,9 @@ def write_case(
     data_dir = Path(data_dir)
     if spacing is not None:
         attrs["spacing"] = np.asarray(spacing, dtype=np.float64)
-    _write_h5(data_dir / f"{case}.h5", image, label, **attrs)
+    write_h5(data_dir / f"{case}.h5", image, label, **attrs)
     for k in range(image.shape[0]):
-        _write_h5(data_dir / "slices" / f"{case}_slice_{k}.h5", image[k], label[k])
+        write_h5(data_dir / "slices" / f"{case}_slice_{k}.h5", image[k], label[k])
     meta = {"slices": int(image.shape[0]), "shape": list(image.shape)}
     if spacing is not None:
         meta["spacing"] = [float(s) for s in spacing]
@@ -258,6 +274,7 @@ def prepare_ssl4mis(
     out: str | Path | None = None,
     *,
     dataset: str = "acdc",
+    class_names: Sequence[str] = ("RV", "Myo", "LV"),
     labeled: Sequence[int] = (3, 7, 14),
 ) -> Path:
     """Validate an SSL4MIS folder and add ``labeled/<N>.list`` and ``dataset.json``.
@@ -265,12 +282,10 @@ def prepare_ssl4mis(
     With ``out`` (a different folder) the original is left entirely untouched: ``out/data`` links
     to ``src/data`` and the lists are written beside it. Returns the folder to train on.
     """
-    from advmim.data.registry import get_dataset
-
-    plugin = get_dataset(dataset)
+    num_classes = len(class_names) + 1
     src = Path(src)
     out = src if out is None else Path(out)
-    lists = validate_folder(src, plugin.num_classes)
+    lists = validate_folder(src, num_classes)
     subsets = {n: labeled_prefix(lists["train_slices"], n, src / "train_slices.list", dataset) for n in labeled}
     out.mkdir(parents=True, exist_ok=True)
     (out / "dataset.json").unlink(missing_ok=True)
@@ -291,8 +306,8 @@ def prepare_ssl4mis(
         out / "dataset.json",
         {
             "name": dataset,
-            "num_classes": plugin.num_classes,
-            "class_names": list(plugin.class_names),
+            "num_classes": num_classes,
+            "class_names": list(class_names),
             "source": {"form": "ssl4mis", "dir": str(src.resolve())},
             "labeled": {str(n): list(dict.fromkeys(map(slice_patient, s))) for n, s in subsets.items()},
             "patients": patients,
