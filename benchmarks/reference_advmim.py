@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import torch
 
+from advmim.blocks.losses import ce_loss, dice_loss, lsgan_loss, pseudo_labels, weighted_ce
+from advmim.blocks.seeding import derive_seed, torch_generator
 from advmim.methods.base import Batch
 from advmim.models.masking import block_mask, scaled_block, token_block_mask
-from advmim.train.losses import ce_loss, dice_loss, lsgan_loss, pseudo_labels, weighted_ce
-from advmim.train.seeding import derive_seed, torch_generator
 
 
 def _swin(net, x, mask=None):

@@ -11,10 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from advmim.blocks.losses import ce_loss
 from advmim.methods import Batch, get_method
 from advmim.models import build_model
 from advmim.models.heads import DeepSupervisionHeads, FeatureDrop
-from advmim.train.losses import ce_loss
 
 CPU = torch.device("cpu")
 

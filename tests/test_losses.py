@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from advmim.train import losses
-from advmim.train.schedule import poly_lr, sigmoid_rampup
+from advmim.blocks import losses
+from advmim.blocks.schedule import poly_lr, sigmoid_rampup
 
 
 def test_dice_loss_probs_by_hand():

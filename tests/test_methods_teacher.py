@@ -8,15 +8,15 @@ import torch
 import yaml
 from torch import nn
 
+from advmim.blocks.consistency import consistency_weight, input_noise
+from advmim.blocks.ema import ema_alpha, ema_update, make_teacher
+from advmim.blocks.losses import softmax_mse
 from advmim.errors import ConfigError
 from advmim.methods import Batch, get_method, method_names
 from advmim.methods.ict import mix
 from advmim.methods.uamt import masked_mse, uncertainty_threshold
 from advmim.train.checkpoint import load_checkpoint
-from advmim.train.consistency import consistency_weight, input_noise
-from advmim.train.ema import ema_alpha, ema_update, make_teacher
 from advmim.train.loop import LAST_CHECKPOINT, make_batch, train, training_sets
-from advmim.train.losses import softmax_mse
 from advmim.train.sampling import EpochSampler
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import torch
 
+from advmim.blocks.losses import ce_loss, dice_loss, lsgan_loss, pseudo_labels, weighted_ce
+from advmim.blocks.seeding import derive_seed, torch_generator
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
 from advmim.models.masking import scaled_block
-from advmim.train.losses import ce_loss, dice_loss, lsgan_loss, pseudo_labels, weighted_ce
-from advmim.train.seeding import derive_seed, torch_generator
 
 
 @register("advmim")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import torch
 
+from advmim.blocks.losses import softmax_mse
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
 from advmim.methods.parts import CONSISTENCY_DEFAULTS, ramped_weight, supervised_loss
 from advmim.models.heads import AuxDecoders
-from advmim.train.losses import softmax_mse
 
 
 @register("cct")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import torch
 
+from advmim.blocks.losses import ce_loss, pseudo_labels
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
 from advmim.methods.parts import CONSISTENCY_DEFAULTS, ramped_weight, supervised_loss
 from advmim.models.heads import init_weights
-from advmim.train.losses import ce_loss, pseudo_labels
 
 INITS = ("default", "kaiming_xavier")
 

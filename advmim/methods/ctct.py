@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from advmim.blocks.losses import ce_loss, dice_loss, pseudo_labels
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
 from advmim.methods.parts import ramped_weight
-from advmim.train.losses import ce_loss, dice_loss, pseudo_labels
 
 
 @register("ctct")

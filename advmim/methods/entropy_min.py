@@ -12,10 +12,10 @@ import math
 
 import torch
 
+from advmim.blocks.losses import entropy_map
 from advmim.methods import register
 from advmim.methods.base import Batch
 from advmim.methods.parts import CONSISTENCY_DEFAULTS, ConsistencyMethod
-from advmim.train.losses import entropy_map
 
 
 @register("entropy_min")

@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from advmim.blocks.seeding import derive_seed
 from advmim.errors import ConfigError
 from advmim.methods import register
 from advmim.methods.base import Batch
 from advmim.methods.parts import TEACHER_DEFAULTS, TeacherMethod
-from advmim.train.seeding import derive_seed
 
 
 def mix(a: torch.Tensor, b: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import torch
 
+from advmim.blocks.consistency import input_noise
+from advmim.blocks.losses import softmax_mse
 from advmim.methods import register
 from advmim.methods.base import Batch
 from advmim.methods.parts import TEACHER_DEFAULTS, TeacherMethod
-from advmim.train.consistency import input_noise
-from advmim.train.losses import softmax_mse
 
 
 @register("mean_teacher")

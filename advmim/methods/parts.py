@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import torch
 
+from advmim.blocks.consistency import consistency_weight
+from advmim.blocks.ema import ema_update, make_teacher
+from advmim.blocks.losses import ce_loss, dice_loss
 from advmim.methods.base import Method
-from advmim.train.consistency import consistency_weight
-from advmim.train.ema import ema_update, make_teacher
-from advmim.train.losses import ce_loss, dice_loss
 
 
 def ramped_weight(method, iteration: int, key: str = "consistency") -> float:

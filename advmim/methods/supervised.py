@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from advmim.blocks.losses import ce_loss, dice_loss
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
-from advmim.train.losses import ce_loss, dice_loss
 
 ARCH_KEY = {"unet": "C", "swin_unet": "S"}
 

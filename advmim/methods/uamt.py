@@ -15,12 +15,12 @@ import math
 
 import torch
 
+from advmim.blocks.consistency import input_noise
+from advmim.blocks.losses import entropy_map
+from advmim.blocks.schedule import sigmoid_rampup
 from advmim.methods import register
 from advmim.methods.base import Batch
 from advmim.methods.parts import TEACHER_DEFAULTS, TeacherMethod
-from advmim.train.consistency import input_noise
-from advmim.train.losses import entropy_map
-from advmim.train.schedule import sigmoid_rampup
 
 NORMS = ("ssl4mis", "mean")
 

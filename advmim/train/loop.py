@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from advmim.blocks.schedule import poly_lr
+from advmim.blocks.seeding import derive_seed, seed_everything
 from advmim.data.splits import read_list
 from advmim.errors import AdvmimError, ConfigError, Interrupted
 from advmim.io import write_json, write_text
@@ -22,8 +24,6 @@ from advmim.train.checkpoint import load_checkpoint, save_checkpoint
 from advmim.train.gpu import peak_memory_mb
 from advmim.train.precision import amp_dtype, autocast, grad_scaler
 from advmim.train.sampling import EpochSampler
-from advmim.train.schedule import poly_lr
-from advmim.train.seeding import derive_seed, seed_everything
 
 # Settings that may differ between an interrupted run and its resumption.
 RESUME_FREE_KEYS = {"device", "threads", "checkpoint_every"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from advmim.train.seeding import derive_seed
+from advmim.blocks.seeding import derive_seed
 
 
 class EpochSampler:

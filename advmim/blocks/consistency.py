@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from advmim.train.schedule import sigmoid_rampup
+from advmim.blocks.schedule import sigmoid_rampup
 
 
 def consistency_weight(weight: float, iteration: int, iterations: int, rampup_fraction: float) -> float:
