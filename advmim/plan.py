@@ -5,9 +5,10 @@ Step times (ms per training iteration, per method) are measured by
 names the device it was measured on. A plan only uses the entries of one device and says which:
 CPU step times give CPU-hours, and GPU-hours need step times measured on a GPU.
 
-Runs counted: for each configuration (one dataset each) every method in ``methods`` and every
-ablation variant, times every labeled ratio and seed -- exactly the training jobs of the workflow.
-Evaluation is not counted (seconds per run next to hours of training).
+Runs counted: the training jobs of the chosen targets (``main``: the main table, ``ablations``:
+the ablation table), from :func:`advmim.jobs.train_jobs` -- the list the workflow builds its
+DAG from -- with each job's own training settings (``method_training`` and ablation overrides
+included). Evaluation is not counted (seconds per run next to hours of training).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from advmim.errors import ConfigError
+from advmim.jobs import TARGETS, train_jobs
 
 STEP_TIMES_NOTE = (
     "ms per training iteration (Method.train_step, fp32) measured by benchmarks/train_step.py "
@@ -58,7 +60,7 @@ class PlanRow:
     dataset: str
     run: str            # method name, or abl-<variant>
     method: str
-    runs: int           # labeled ratios x seeds
+    runs: int           # training jobs: labeled ratios x seeds (upper bounds: seeds)
     iterations: int
     ms_per_iter: float | None  # measured at this run's image and batch sizes (None: not measured)
 
@@ -74,6 +76,7 @@ class Plan:
     device: str
     device_name: str
     rows: list[PlanRow] = field(default_factory=list)
+    targets: tuple[str, ...] = TARGETS
 
     @property
     def total_hours(self) -> float:
@@ -122,31 +125,32 @@ def merge_configs(base: dict, override: dict) -> dict:
     return out
 
 
-def make_plan(configs: list[dict], step_times: dict, device: str | None = None) -> Plan:
-    """One row per (dataset, method or ablation variant)."""
+def make_plan(configs: list[dict], step_times: dict, device: str | None = None,
+              targets=TARGETS) -> Plan:
+    """One row per (dataset, method or ablation variant) of the workflow's training jobs."""
+    from advmim.config import run_settings
+
     entries = step_times["entries"]
-    wanted = set()
-    for c in configs:
-        wanted |= set(c["methods"]) | {v["method"] for v in c.get("ablations", {}).values()}
+    jobs = {id(c): train_jobs(c, targets) for c in configs}
+    wanted = {j.method for js in jobs.values() for j in js}
     dev = choose_device(entries, device, wanted)
     entries = [e for e in entries if e["device"] == dev]
     names = sorted({e.get("device_name", dev) for e in entries})
-    plan = Plan(device=dev, device_name="; ".join(names))
+    plan = Plan(device=dev, device_name="; ".join(names), targets=tuple(targets))
     for c in configs:
-        dataset = c["dataset"]["name"]
-        n = len(c["labeled"]) * len(c["seeds"])
-        runs = [(m, m, {}) for m in c["methods"]]
-        runs += [
-            (f"abl-{k}", v["method"], v.get("training", {})) for k, v in c.get("ablations", {}).items()
-        ]
-        for run, method, override in runs:
-            training = {**c["training"], **override}
-            entry = _pick(entries, method, training)
-            plan.rows.append(PlanRow(
-                dataset=dataset, run=run, method=method, runs=n,
+        rows: dict[str, PlanRow] = {}
+        for job in jobs[id(c)]:
+            training = run_settings(c, job.method, job.labeled, job.seed, job.variant)
+            if job.run in rows:
+                rows[job.run].runs += 1
+                continue
+            entry = _pick(entries, job.method, training)
+            rows[job.run] = PlanRow(
+                dataset=c["dataset"]["name"], run=job.run, method=job.method, runs=1,
                 iterations=int(training["iterations"]),
                 ms_per_iter=None if entry is None else float(entry["ms_per_iter"]),
-            ))
+            )
+        plan.rows.extend(rows.values())
     return plan
 
 
@@ -157,7 +161,8 @@ def render(plan: Plan, console=None) -> None:
 
     console = console or Console()
     unit = "GPU-h" if plan.device.startswith("cuda") or plan.device == "gpu" else f"{plan.device}-h"
-    table = Table(title=f"Compute plan (step times measured on {plan.device}: {plan.device_name})")
+    table = Table(title=f"Compute plan of the training jobs of {' + '.join(plan.targets)} "
+                        f"(step times measured on {plan.device}: {plan.device_name})")
     for col in ("dataset", "run", "runs", "iterations", "ms/iter", unit):
         table.add_column(col, justify="left" if col in ("dataset", "run") else "right")
     for r in plan.rows:

@@ -160,3 +160,25 @@ def test_missing_raw_dir_says_where_to_get_the_data(tmp_path):
         check_data_source(config)
     config["dataset"]["raw_dir"] = str(tmp_path)
     check_data_source(config)
+
+
+@pytest.mark.parametrize("configfile", ["config/config.yaml", "config/acdc.yaml", "tests/configs/tiny.yaml"])
+def test_plan_counts_exactly_the_dags_training_jobs(workdir, configfile):
+    """`advmim plan` and the DAG read one job list (advmim.jobs): same runs, per target."""
+    from advmim.config import read_yaml, validate_config
+    from advmim.plan import make_plan, merge_configs
+
+    if configfile.startswith("tests/"):
+        (workdir / "tests" / "configs").mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / configfile, workdir / configfile)
+    base = read_yaml(ROOT / "config" / "config.yaml")
+    config = validate_config(merge_configs(base, read_yaml(ROOT / configfile)))
+    steps = {"entries": [{"method": "advmim", "device": "cpu", "ms_per_iter": 1.0}]}
+    for targets in (["all"], ["ablations"], ["all", "ablations"]):
+        rc, jobs, log = plan(workdir, configfile, *targets)
+        assert rc == 0, log
+        wanted = [{"all": "main"}.get(t, t) for t in targets]
+        rows = make_plan([config], steps, "cpu", wanted).rows
+        assert sum(r.runs for r in rows) == len(jobs.get("train", [])), (configfile, targets)
+        planned = {j["output"].split("/runs/")[1].split("/")[1] for j in jobs.get("train", [])}
+        assert {r.run for r in rows} == planned

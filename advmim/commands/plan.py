@@ -29,6 +29,10 @@ def add_arguments(parser):
         "config/config.yaml; ignored when missing)",
     )
     parser.add_argument(
+        "--targets", nargs="+", choices=["main", "ablations"], default=["main", "ablations"],
+        help="workflow targets whose training jobs are counted (default: both tables)",
+    )
+    parser.add_argument(
         "--device", default=None,
         help="use the step times of this device (default: the one covering most methods)",
     )
@@ -46,6 +50,6 @@ def run(args) -> int:
             configs.append(validate_config(merge_configs(base, override), source=str(path)))
         else:
             configs.append(load_config(path))
-    plan = make_plan(configs, load_step_times(args.step_ms_file), args.device)
+    plan = make_plan(configs, load_step_times(args.step_ms_file), args.device, args.targets)
     render(plan)
     return 0

@@ -5,6 +5,7 @@ import sys
 from types import SimpleNamespace
 
 from advmim.config import check_data_source, run_settings, validate_config
+from advmim.jobs import run_identity, train_jobs
 from advmim.models.pretrained import IMAGENET, SWIN_T_FILE
 
 validate_config(config, source="workflow config")
@@ -17,7 +18,6 @@ DATASET = config["dataset"]["name"]
 os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 # Software environment of every rule for `--use-conda` (same dependencies as pyproject.toml).
 CONDA_ENV = os.path.join(workflow.basedir, "environment.yml")
-ABLATION_PREFIX = "abl-"
 
 
 
@@ -36,20 +36,12 @@ def uses_gpu():
 TRAIN_GPU = uses_gpu()
 
 
-def run_identity(run):
-    """(method, variant) of a run name: a method, or 'abl-<variant>' for an ablation entry."""
-    if run.startswith(ABLATION_PREFIX):
-        variant = run[len(ABLATION_PREFIX):]
-        return config["ablations"][variant]["method"], variant
-    return run, None
-
-
 SWIN_WEIGHTS = f"{R}/pretrained/{SWIN_T_FILE}"  # pretrained: imagenet, downloaded once
 
 
 def run_config(wildcards):
     """run_settings of one run, with pretrained: imagenet resolved to the downloaded file."""
-    method, variant = run_identity(wildcards.run)
+    method, variant = run_identity(config, wildcards.run)
     settings = run_settings(config, method, int(wildcards.labeled), int(wildcards.seed), variant)
     swin = settings.get("models", {}).get("swin_unet", {})
     if swin.get("pretrained") == IMAGENET:
@@ -67,7 +59,7 @@ def pretrained_input(wildcards):
     from advmim.methods import get_method
 
     path = run_config(wildcards).get("models", {}).get("swin_unet", {}).get("pretrained")
-    if not path or "S" not in get_method(run_identity(wildcards.run)[0]).reported:
+    if not path or "S" not in get_method(run_identity(config, wildcards.run)[0]).reported:
         return []
     return path
 
@@ -81,29 +73,22 @@ def weights_options():
     return " ".join(options)
 
 
-def run_files(pattern, runs):
-    """``pattern`` for every run x labeled x seed; a run trained on all labels (upper bound)
-    does not depend on the labeled subset, so it runs once (at the smallest subset)."""
-    from advmim.methods import get_method
-
-    files = []
-    for run in runs:
-        all_labels = get_method(run_identity(run)[0]).all_labels
-        labeled = [min(config["labeled"])] if all_labels else config["labeled"]
-        files += expand(pattern, run=run, labeled=labeled, seed=config["seeds"])
-    return files
+def run_files(pattern, target):
+    """``pattern`` for every training job of ``target`` (advmim.jobs: the list `advmim plan`
+    counts too; an upper bound trained on all labels runs once, at the smallest subset)."""
+    return [pattern.format(run=j.run, labeled=j.labeled, seed=j.seed) for j in train_jobs(config, [target])]
 
 
-def metrics_files(runs):
-    return run_files(f"{R}/metrics/{DATASET}/{{run}}/L{{labeled}}/seed{{seed}}.json", runs)
+def metrics_files(target):
+    return run_files(f"{R}/metrics/{DATASET}/{{run}}/L{{labeled}}/seed{{seed}}.json", target)
 
 
 def main_metrics():
-    return metrics_files(config["methods"])
+    return metrics_files("main")
 
 
 def ablation_metrics():
-    return metrics_files([ABLATION_PREFIX + v for v in config.get("ablations", {})])
+    return metrics_files("ablations")
 
 
 def main_table_outputs():
@@ -120,7 +105,7 @@ FIGURE_FORMATS = ["png", "pdf"]
 
 def main_models():
     """model.pt of every main-table run (their folders also hold train_log.csv, config.json)."""
-    return run_files(f"{R}/runs/{DATASET}/{{run}}/L{{labeled}}/seed{{seed}}/model.pt", config["methods"])
+    return run_files(f"{R}/runs/{DATASET}/{{run}}/L{{labeled}}/seed{{seed}}/model.pt", "main")
 
 
 def main_data():
