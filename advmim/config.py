@@ -146,6 +146,37 @@ def held_out(config: dict, split: str) -> int | None:
     return _split_size(ds, split)
 
 
+def _parameter_problems(config: dict, names: set[str]) -> list[str]:
+    """Method parameters (``method_params``, ablation ``params``) against each method's declared
+    parameters, and network settings (``models``) against each network's."""
+    from advmim.methods import get_method
+    from advmim.models import MODELS, model_defaults
+    from advmim.values import value_problem
+
+    problems = []
+    for name, params in config.get("method_params", {}).items():
+        if name in names:
+            problems += [f"method_params/{name}/{p}" for p in get_method(name).param_problems(params)]
+    for variant, entry in config.get("ablations", {}).items():
+        if entry["method"] in names:
+            found = get_method(entry["method"]).param_problems(entry.get("params", {}))
+            problems += [f"ablations/{variant}/params/{p}" for p in found]
+    for arch, params in (config.get("models") or {}).items():
+        if arch not in MODELS:
+            problems.append(f"models/{arch}: unknown network; valid: {', '.join(sorted(MODELS))}")
+            continue
+        if not isinstance(params, dict):
+            problems.append(f"models/{arch}: expected a mapping of settings, got {params!r}")
+            continue
+        defaults = model_defaults(arch)
+        for key, value in params.items():
+            if key not in defaults:
+                problems.append(f"models/{arch}/{key}: unknown setting; valid: {', '.join(sorted(defaults))}")
+            elif (why := value_problem(value, defaults[key])):
+                problems.append(f"models/{arch}/{key}: {why}")
+    return problems
+
+
 def _semantic_problems(config: dict) -> list[str]:
     from advmim.data.registry import dataset_names
     from advmim.methods import method_names
@@ -177,6 +208,7 @@ def _semantic_problems(config: dict) -> list[str]:
         for name in config.get(key, {}):
             if name not in names:
                 problems.append(f"{key}: unknown method {name!r}; valid: {', '.join(names)}")
+    problems += _parameter_problems(config, set(names))
     split = config["evaluation"].get("split", "test")
     if held_out(config, split) == 0:
         problems.append(f"evaluation/split: {split!r} but dataset/split/{split} is 0: "

@@ -107,3 +107,39 @@ def test_shipped_paper_protocol_sets_published_values():
     assert run_settings(config, "ctct", 3, 1337)["lr"] == 0.01
     advmim = run_settings(config, "advmim", 3, 1337)  # authors' train.py
     assert (advmim["lr"], advmim["img_size"], advmim["batch_labeled"], advmim["grad_clip"]) == (0.05, 224, 8, 5.0)
+
+
+def test_method_and_network_settings_are_validated_before_any_job(config):
+    """Every problem in one error, each with its key: types from the declared defaults, ranges
+    and choices from the method's rules, unknown keys."""
+    config = copy.deepcopy(config)
+    config["method_params"] = {"advmim": {"mask_ratio": 1.5, "mask_block": "big"},
+                               "cps": {"init": "orthogonal", "cros_on_labeled": True}}
+    config["ablations"] = {"bad": {"method": "uamt", "params": {"mc_passes": 1.5}}}
+    config["models"] = {"unet": {"channels": "wide", "nosuch": 1}, "vit": {}}
+    with pytest.raises(ConfigError) as err:
+        validate_config(config, source="my.yaml")
+    text = str(err.value)
+    for fragment in (
+        "my.yaml: invalid configuration",
+        "method_params/advmim/mask_ratio: 1.5 is outside [0.0, 1.0]",
+        "method_params/advmim/mask_block: expected an integer (like the default 32), got 'big'",
+        "method_params/cps/init: 'orthogonal' is not one of 'default', 'kaiming_xavier'",
+        "method_params/cps/cros_on_labeled: unknown parameter of cps",
+        "ablations/bad/params/mc_passes: expected an integer",
+        "models/unet/channels: expected a list",
+        "models/unet/nosuch: unknown setting",
+        "models/vit: unknown network",
+    ):
+        assert fragment in text, fragment
+
+
+def test_the_method_itself_refuses_invalid_parameters(config):
+    from advmim.methods import get_method
+
+    settings = run_settings(copy.deepcopy(config), "advmim", 2, 0)
+    settings["method_params"]["mask_ratio"] = 1.5
+    import torch
+
+    with pytest.raises(ConfigError, match=r"method 'advmim': invalid parameters: mask_ratio: 1.5 is outside"):
+        get_method("advmim")(settings, torch.device("cpu"))

@@ -36,6 +36,8 @@ class AdvMIM(Method):
         "adv_weight": 0.001,
         "disc_weight": 0.1,
     }
+    param_rules = {"mask_ratio": (0.0, 1.0), "mask_block": (1, 224), "cross_weight": (0.0, float("inf")),
+                   "adv_weight": (0.0, float("inf")), "disc_weight": (0.0, float("inf"))}
 
     def build_networks(self):
         nets = {"S": self.model("swin_unet"), "C": self.model("unet")}

@@ -8,6 +8,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from advmim.errors import ConfigError
 from advmim.models import build_discriminator, build_model
 
 
@@ -31,6 +32,9 @@ class Method:
     display_name: ClassVar[str] = ""
     group: ClassVar[str] = "semi"  # lower | semi | ours | upper (table grouping)
     default_params: ClassVar[dict] = {}
+    # Optional rules per parameter: (low, high) closed range, or a tuple of allowed strings;
+    # every parameter is also checked against its default's type (advmim.values).
+    param_rules: ClassVar[dict[str, tuple]] = {}
     # Networks evaluated and reported: key in self.nets -> table suffix ("" = no suffix).
     reported: ClassVar[dict[str, str]] = {"C": ""}
     uses_unlabeled: ClassVar[bool] = True
@@ -39,6 +43,9 @@ class Method:
     def __init__(self, settings: dict, device: torch.device):
         self.settings = settings
         self.params = settings["method_params"]
+        problems = self.param_problems(self.params)
+        if problems:
+            raise ConfigError(f"method {self.name!r}: invalid parameters: " + "; ".join(problems))
         self.device = device
         self.num_classes = settings["num_classes"]
         # channels-last: oneDNN's convolutions run faster on NHWC (benchmarks/README.md)
@@ -58,6 +65,20 @@ class Method:
             for name, net in self.nets.items()
             if name not in self.frozen
         }
+
+    @classmethod
+    def param_problems(cls, params: dict) -> list[str]:
+        """``key: problem`` for each unknown or invalid entry of ``params``."""
+        from advmim.values import value_problem
+
+        problems = []
+        for key, value in params.items():
+            if key not in cls.default_params:
+                problems.append(f"{key}: unknown parameter of {cls.name}; valid: "
+                                f"{', '.join(sorted(cls.default_params))}")
+            elif (why := value_problem(value, cls.default_params[key], cls.param_rules.get(key))):
+                problems.append(f"{key}: {why}")
+        return problems
 
     # --- to implement -------------------------------------------------------------------------
     def build_networks(self) -> dict[str, nn.Module]:

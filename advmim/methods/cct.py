@@ -13,7 +13,12 @@ import torch
 from advmim.blocks.losses import softmax_mse
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
-from advmim.methods.parts import CONSISTENCY_DEFAULTS, ramped_weight, supervised_loss
+from advmim.methods.parts import (
+    CONSISTENCY_DEFAULTS,
+    CONSISTENCY_RULES,
+    ramped_weight,
+    supervised_loss,
+)
 from advmim.models.heads import AuxDecoders
 
 
@@ -28,6 +33,7 @@ class CCT(Method):
         "dropout_p": 0.3,      # SSL4MIS CCT: F.dropout(p=0.3), element-wise
         "detach_main": False,  # SSL4MIS: the main decoder also gets the consistency gradient
     }
+    param_rules = {**CONSISTENCY_RULES, "dropout_p": (0.0, 1.0)}
 
     def build_networks(self):
         net = self.model("unet")

@@ -13,7 +13,12 @@ import torch
 from advmim.blocks.losses import ce_loss, pseudo_labels
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
-from advmim.methods.parts import CONSISTENCY_DEFAULTS, ramped_weight, supervised_loss
+from advmim.methods.parts import (
+    CONSISTENCY_DEFAULTS,
+    CONSISTENCY_RULES,
+    ramped_weight,
+    supervised_loss,
+)
 from advmim.models.heads import init_weights
 
 INITS = ("default", "kaiming_xavier")
@@ -33,6 +38,7 @@ class CPS(Method):
         "cross_on_labeled": False,
         "init": "default",
     }
+    param_rules = {**CONSISTENCY_RULES, "init": INITS}
 
     def build_networks(self):
         init = self.params["init"]

@@ -19,6 +19,7 @@ class CTCT(Method):
     display_name = "CTCT"
     reported = {"S": "S", "C": "C"}
     default_params = {"cross_weight": 0.1, "rampup_fraction": 1.0, "sup_scale": 0.5}
+    param_rules = {k: (0.0, float("inf")) for k in default_params}
 
     def build_networks(self):
         return {"S": self.model("swin_unet"), "C": self.model("unet")}

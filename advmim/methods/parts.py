@@ -30,12 +30,16 @@ def supervised_loss(logits: list[torch.Tensor], target: torch.Tensor, scale: flo
 
 CONSISTENCY_DEFAULTS = {"consistency": 0.1, "rampup_fraction": 1.0, "sup_scale": 0.5}
 TEACHER_DEFAULTS = {**CONSISTENCY_DEFAULTS, "ema_decay": 0.99}
+CONSISTENCY_RULES = {"consistency": (0.0, float("inf")), "rampup_fraction": (0.0, float("inf")),
+                     "sup_scale": (0.0, float("inf"))}
+TEACHER_RULES = {**CONSISTENCY_RULES, "ema_decay": (0.0, 1.0)}
 
 
 class ConsistencyMethod(Method):
     """One U-Net ``C`` trained on ``sup_scale (CE + Dice) + ramped weight * unsupervised term``."""
 
     default_params = dict(CONSISTENCY_DEFAULTS)
+    param_rules = CONSISTENCY_RULES
 
     def build_networks(self):
         return {"C": self.model("unet")}
@@ -65,6 +69,7 @@ class TeacherMethod(ConsistencyMethod):
     """Student ``C`` plus an EMA teacher ``T`` (no optimiser), updated after each step."""
 
     default_params = dict(TEACHER_DEFAULTS)
+    param_rules = TEACHER_RULES
     teacher_train_mode = True  # see the module docstring
 
     def build_networks(self):

@@ -20,7 +20,7 @@ from advmim.blocks.losses import entropy_map
 from advmim.blocks.schedule import sigmoid_rampup
 from advmim.methods import register
 from advmim.methods.base import Batch
-from advmim.methods.parts import TEACHER_DEFAULTS, TeacherMethod
+from advmim.methods.parts import TEACHER_DEFAULTS, TEACHER_RULES, TeacherMethod
 
 NORMS = ("ssl4mis", "mean")
 
@@ -51,6 +51,7 @@ class UAMT(TeacherMethod):
         "threshold_ln_classes": False,  # SSL4MIS: ln 2 whatever the number of classes
         "consistency_norm": "ssl4mis",  # sum / (2 x masked pixels)
     }
+    param_rules = {**TEACHER_RULES, "mc_passes": (2, 64), "consistency_norm": NORMS}
 
     def teacher_passes(self, xu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher target probabilities and the (B, H, W) uncertainty, SSL4MIS's calls."""

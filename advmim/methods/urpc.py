@@ -13,7 +13,12 @@ import torch
 from advmim.errors import ConfigError
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
-from advmim.methods.parts import CONSISTENCY_DEFAULTS, ramped_weight, supervised_loss
+from advmim.methods.parts import (
+    CONSISTENCY_DEFAULTS,
+    CONSISTENCY_RULES,
+    ramped_weight,
+    supervised_loss,
+)
 from advmim.models.heads import DeepSupervisionHeads
 
 
@@ -47,6 +52,7 @@ class URPC(Method):
         "dropout_p": 0.5,             # SSL4MIS URPC: F.dropout(p=0.5), element-wise
         "upsample_mode": "nearest",   # side outputs to input size (SSL4MIS: nearest)
     }
+    param_rules = {**CONSISTENCY_RULES, "dropout_p": (0.0, 1.0), "upsample_mode": ("nearest", "bilinear")}
 
     def build_networks(self):
         net = self.model("unet")

@@ -62,9 +62,18 @@ MODELS: dict[str, tuple[Callable[..., nn.Module], type]] = {
 
 def model_params(name: str) -> list[str]:
     """Keyword parameters accepted by ``build_model(name, ...)`` besides the fixed ones."""
+    return sorted(model_defaults(name))
+
+
+def model_defaults(name: str) -> dict:
+    """``{parameter: default}`` of ``build_model(name, ...)`` besides the fixed ones."""
     builder, cls = MODELS[name]
-    names = set(inspect.signature(cls).parameters) | set(inspect.signature(builder).parameters)
-    return sorted(names - {"num_classes", "img_size", "in_channels", "params"})
+    out = {}
+    for fn in (cls, builder):
+        for key, p in inspect.signature(fn).parameters.items():
+            if key not in {"num_classes", "img_size", "in_channels", "params"} and p.kind is not p.VAR_KEYWORD:
+                out.setdefault(key, None if p.default is p.empty else p.default)
+    return out
 
 
 def build_model(
