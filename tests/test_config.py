@@ -143,3 +143,23 @@ def test_the_method_itself_refuses_invalid_parameters(config):
 
     with pytest.raises(ConfigError, match=r"method 'advmim': invalid parameters: mask_ratio: 1.5 is outside"):
         get_method("advmim")(settings, torch.device("cpu"))
+
+
+def test_every_method_parameter_has_help_and_a_valid_default():
+    from advmim.methods import get_method, method_names
+
+    for name in method_names():
+        cls = get_method(name)
+        assert set(cls.param_help) == set(cls.default_params), name
+        assert cls.param_problems(cls.default_params) == [], name
+
+
+def test_methods_command_lists_methods_and_parameters(capsys):
+    from advmim.cli import main
+
+    assert main(["methods"]) == 0
+    out = capsys.readouterr().out
+    assert "advmim" in out and "Deep Co-Training" in out
+    assert main(["methods", "cps"]) == 0
+    out = capsys.readouterr().out
+    assert "kaiming_xavier" in out and "cross_on_labeled" in out

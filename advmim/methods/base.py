@@ -35,6 +35,7 @@ class Method:
     # Optional rules per parameter: (low, high) closed range, or a tuple of allowed strings;
     # every parameter is also checked against its default's type (advmim.values).
     param_rules: ClassVar[dict[str, tuple]] = {}
+    param_help: ClassVar[dict[str, str]] = {}  # one line per parameter (`advmim methods NAME`)
     # Networks evaluated and reported: key in self.nets -> table suffix ("" = no suffix).
     reported: ClassVar[dict[str, str]] = {"C": ""}
     uses_unlabeled: ClassVar[bool] = True

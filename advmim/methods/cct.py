@@ -15,6 +15,7 @@ from advmim.methods import register
 from advmim.methods.base import Batch, Method
 from advmim.methods.parts import (
     CONSISTENCY_DEFAULTS,
+    CONSISTENCY_HELP,
     CONSISTENCY_RULES,
     ramped_weight,
     supervised_loss,
@@ -34,6 +35,12 @@ class CCT(Method):
         "detach_main": False,  # SSL4MIS: the main decoder also gets the consistency gradient
     }
     param_rules = {**CONSISTENCY_RULES, "dropout_p": (0.0, 1.0)}
+    param_help = {
+        **CONSISTENCY_HELP,
+        "perturbations": "one auxiliary decoder per perturbation: noise, dropout, drop (feature drop)",
+        "dropout_p": "p of the element-wise dropout perturbation",
+        "detach_main": "stop the consistency gradient at the main decoder (CCT paper; SSL4MIS does not)",
+    }
 
     def build_networks(self):
         net = self.model("unet")

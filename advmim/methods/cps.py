@@ -15,6 +15,7 @@ from advmim.methods import register
 from advmim.methods.base import Batch, Method
 from advmim.methods.parts import (
     CONSISTENCY_DEFAULTS,
+    CONSISTENCY_HELP,
     CONSISTENCY_RULES,
     ramped_weight,
     supervised_loss,
@@ -39,6 +40,11 @@ class CPS(Method):
         "init": "default",
     }
     param_rules = {**CONSISTENCY_RULES, "init": INITS}
+    param_help = {
+        **CONSISTENCY_HELP,
+        "cross_on_labeled": "pseudo-supervision on labeled images too (CPS paper; SSL4MIS: unlabeled only)",
+        "init": "default: PyTorch init (SSL4MIS); kaiming_xavier: the re-initialisation SSL4MIS removed",
+    }
 
     def build_networks(self):
         init = self.params["init"]

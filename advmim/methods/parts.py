@@ -33,6 +33,12 @@ TEACHER_DEFAULTS = {**CONSISTENCY_DEFAULTS, "ema_decay": 0.99}
 CONSISTENCY_RULES = {"consistency": (0.0, float("inf")), "rampup_fraction": (0.0, float("inf")),
                      "sup_scale": (0.0, float("inf"))}
 TEACHER_RULES = {**CONSISTENCY_RULES, "ema_decay": (0.0, 1.0)}
+CONSISTENCY_HELP = {
+    "consistency": "weight of the unsupervised term once ramped up",
+    "rampup_fraction": "fraction of the run over which that weight ramps up (SSL4MIS sigmoid)",
+    "sup_scale": "factor of the supervised CE + Dice",
+}
+TEACHER_HELP = {**CONSISTENCY_HELP, "ema_decay": "EMA decay of the teacher's weights"}
 
 
 class ConsistencyMethod(Method):
@@ -40,6 +46,7 @@ class ConsistencyMethod(Method):
 
     default_params = dict(CONSISTENCY_DEFAULTS)
     param_rules = CONSISTENCY_RULES
+    param_help = CONSISTENCY_HELP
 
     def build_networks(self):
         return {"C": self.model("unet")}
@@ -70,6 +77,7 @@ class TeacherMethod(ConsistencyMethod):
 
     default_params = dict(TEACHER_DEFAULTS)
     param_rules = TEACHER_RULES
+    param_help = TEACHER_HELP
     teacher_train_mode = True  # see the module docstring
 
     def build_networks(self):

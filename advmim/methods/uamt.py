@@ -20,7 +20,7 @@ from advmim.blocks.losses import entropy_map
 from advmim.blocks.schedule import sigmoid_rampup
 from advmim.methods import register
 from advmim.methods.base import Batch
-from advmim.methods.parts import TEACHER_DEFAULTS, TEACHER_RULES, TeacherMethod
+from advmim.methods.parts import TEACHER_DEFAULTS, TEACHER_HELP, TEACHER_RULES, TeacherMethod
 
 NORMS = ("ssl4mis", "mean")
 
@@ -52,6 +52,12 @@ class UAMT(TeacherMethod):
         "consistency_norm": "ssl4mis",  # sum / (2 x masked pixels)
     }
     param_rules = {**TEACHER_RULES, "mc_passes": (2, 64), "consistency_norm": NORMS}
+    param_help = {
+        **TEACHER_HELP,
+        "mc_passes": "noisy teacher passes whose mean gives the uncertainty (even)",
+        "threshold_ln_classes": "threshold ramps to ln C instead of SSL4MIS's ln 2",
+        "consistency_norm": "ssl4mis: masked sum / (2 x masked pixels); mean: over pixels and classes",
+    }
 
     def teacher_passes(self, xu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher target probabilities and the (B, H, W) uncertainty, SSL4MIS's calls."""

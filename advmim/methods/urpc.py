@@ -15,6 +15,7 @@ from advmim.methods import register
 from advmim.methods.base import Batch, Method
 from advmim.methods.parts import (
     CONSISTENCY_DEFAULTS,
+    CONSISTENCY_HELP,
     CONSISTENCY_RULES,
     ramped_weight,
     supervised_loss,
@@ -53,6 +54,12 @@ class URPC(Method):
         "upsample_mode": "nearest",   # side outputs to input size (SSL4MIS: nearest)
     }
     param_rules = {**CONSISTENCY_RULES, "dropout_p": (0.0, 1.0), "upsample_mode": ("nearest", "bilinear")}
+    param_help = {
+        **CONSISTENCY_HELP,
+        "perturbations": "perturbation before each side output, coarse to fine",
+        "dropout_p": "p of the element-wise dropout perturbation",
+        "upsample_mode": "how side outputs reach the input size (SSL4MIS: nearest)",
+    }
 
     def build_networks(self):
         net = self.model("unet")

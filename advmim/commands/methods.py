@@ -1,0 +1,51 @@
+"""List the registered methods, or one method's parameters with defaults, allowed values and help."""
+
+from __future__ import annotations
+
+import sys
+
+NAME = "methods"
+HELP = "list the methods (built-in and plug-ins), or one method's parameters"
+
+
+def add_arguments(parser):
+    parser.add_argument("name", nargs="?", help="a method: show its parameters")
+    parser.add_argument("--plugins", nargs="+", default=[],
+                        help="plug-in modules or .py files to load first (as plugins: in a config)")
+
+
+def _allowed(rule) -> str:
+    if rule is None:
+        return ""
+    if all(isinstance(r, str) for r in rule):
+        return " | ".join(rule)
+    return f"[{rule[0]}, {rule[1]}]"
+
+
+def run(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from advmim.methods import get_method, load_plugins, method_names
+
+    load_plugins(args.plugins)
+    console = Console()
+    if args.name is None:
+        table = Table(title="Methods (method_params: <name>: {...} sets their parameters)")
+        for col in ("name", "table row", "group", "networks", "parameters"):
+            table.add_column(col)
+        for name in method_names():
+            cls = get_method(name)
+            nets = ", ".join(f"{k} ({v})" if v else k for k, v in cls.reported.items())
+            table.add_row(name, cls.display_name, cls.group, nets, str(len(cls.default_params)))
+        console.print(table)
+        return 0
+    cls = get_method(args.name)
+    doc = (cls.__doc__ or sys.modules[cls.__module__].__doc__ or "").strip()
+    table = Table(title=f"{cls.name}: {cls.display_name}" + (f" — {doc.splitlines()[0]}" if doc else ""))
+    for col in ("parameter", "default", "allowed", "meaning"):
+        table.add_column(col)
+    for key, default in cls.default_params.items():
+        table.add_row(key, repr(default), _allowed(cls.param_rules.get(key)), cls.param_help.get(key, ""))
+    console.print(table)
+    return 0
