@@ -80,8 +80,13 @@ def export_revision(rev: str, dest: Path) -> Path:
 
 def run_variant(variant: str, args, package_root: Path) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", variant]
-    for opt in ("size", "batch", "iters", "warmup", "threads", "config"):
+    for opt in ("size", "batch", "iters", "warmup", "threads"):
         cmd += [f"--{opt}", str(getattr(args, opt))]
+    # a revision reads its own configuration (its schema may not know this checkout's keys)
+    config = Path(args.config)
+    if variant == "before" and config.resolve().is_relative_to(REPO):
+        config = package_root / config.resolve().relative_to(REPO)
+    cmd += ["--config", str(config)]
     env = dict(os.environ, PYTHONPATH=str(package_root))
     out = subprocess.run(cmd, env=env, cwd=package_root, check=True, capture_output=True, text=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
