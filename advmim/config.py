@@ -17,13 +17,45 @@ SCHEMA_FILE = "config.schema.yaml"
 FIXED_TRAIN_PATIENTS = {"acdc": 70}
 # Cases of bring-your-own datasets and their default (val, test) hold-outs; Synapse's 12 test
 # cases are fixed and not among its 18 training cases.
-BYOD_CASES = {"synapse": (18, 0, 0), "promise12": (50, 5, 10)}
+BYOD_CASES = {"synapse": 18, "promise12": 50}  # training cases of the bring-your-own datasets
 
 
 def load_schema() -> dict:
     """The JSON schema every configuration must satisfy."""
     text = resources.files("advmim.schemas").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
     return yaml.safe_load(text)
+
+
+def _resolve(node: dict, schema: dict) -> dict:
+    while "$ref" in node:
+        node = {**schema["$defs"][node["$ref"].rsplit("/", 1)[1]], **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def fill_defaults(config: dict, schema: dict | None = None) -> dict:
+    """Set every missing key that has a schema ``default:`` (nested ``properties`` only, so the
+    partial overrides under ``method_training`` and ``ablations`` get none), in place."""
+    schema = schema or load_schema()
+
+    def walk(node: dict, value: dict) -> None:
+        for key, sub in _resolve(node, schema).get("properties", {}).items():
+            sub = _resolve(sub, schema)
+            if key not in value and "default" in sub:
+                value[key] = copy.deepcopy(sub["default"])
+            if isinstance(value.get(key), dict):
+                walk(sub, value[key])
+
+    walk(schema, config)
+    return config
+
+
+def schema_default(*keys: str) -> Any:
+    """The schema's ``default:`` of one key (``schema_default("dataset", "phantom", "seed")``),
+    for command-line defaults that must agree with the workflow's."""
+    schema = node = load_schema()
+    for key in keys:
+        node = _resolve(node, schema)["properties"][key]
+    return _resolve(node, schema)["default"]
 
 
 def read_yaml(path: str | Path) -> Any:
@@ -60,7 +92,7 @@ def validate_config(config: Any, source: str = "config") -> dict:
         from advmim.methods import load_plugins
 
         load_plugins(config.get("plugins"))  # their methods must be known before the checks below
-        problems = _semantic_problems(config)
+        problems = _semantic_problems(fill_defaults(config))
     if problems:
         raise ConfigError(f"{source}: invalid configuration:\n  - " + "\n  - ".join(problems))
     return config
@@ -70,9 +102,9 @@ def training_patients(config: dict) -> int | None:
     """Number of training patients the dataset's split provides (None when unknown)."""
     ds = config["dataset"]
     if ds["name"] == "phantom":
-        return ds.get("phantom", {}).get("patients", 24) - _split_size(ds, "val") - _split_size(ds, "test")
+        return ds["phantom"]["patients"] - _split_size(ds, "val") - _split_size(ds, "test")
     if ds["name"] in BYOD_CASES:
-        cases = BYOD_CASES[ds["name"]][0]
+        cases = BYOD_CASES[ds["name"]]
         if ds["name"] == "synapse":
             return cases - _split_size(ds, "val")
         return cases - _split_size(ds, "val") - _split_size(ds, "test")
@@ -80,15 +112,13 @@ def training_patients(config: dict) -> int | None:
 
 
 def _split_size(ds: dict, split: str) -> int | None:
-    """``dataset.split.<split>`` or its default (phantom, bring-your-own datasets), else None."""
-    if ds["name"] == "phantom":
-        default = {"val": 2, "test": 6}[split]
-    elif ds["name"] in BYOD_CASES:
-        default = dict(zip(("val", "test"), BYOD_CASES[ds["name"]][1:], strict=True))[split]
-    else:
+    """``dataset.split.<split>`` or the dataset's default (generated splits), else None."""
+    from advmim.data.registry import get_dataset
+
+    if ds["name"] != "phantom" and ds["name"] not in BYOD_CASES:
         return None
     given = ds.get("split", {}).get(split)
-    return default if given is None else given
+    return get_dataset(ds["name"]).default_split.get(split, 0) if given is None else given
 
 
 def check_data_source(config: dict) -> None:
@@ -110,7 +140,7 @@ def check_data_source(config: dict) -> None:
 
 def _check_spacing(config: dict, plugin) -> None:
     """``strict`` metrics are in mm: every evaluated volume must carry its voxel spacing."""
-    ds, split = config["dataset"], config["evaluation"].get("split", "test")
+    ds, split = config["dataset"], config["evaluation"]["split"]
     fix = "use evaluation/mode: paper (voxel HD95)"
     if not plugin.stores_spacing:
         raise ConfigError(f"evaluation/mode: strict needs voxel spacing, which {ds['name']} data "
@@ -149,21 +179,21 @@ def held_out(config: dict, split: str) -> int | None:
 def _parameter_problems(config: dict, names: set[str]) -> list[str]:
     """Method parameters (``method_params``, ablation ``params``) against each method's declared
     parameters, and network settings (``models``) against each network's."""
-    from advmim.methods import get_method
-    from advmim.models import MODELS, model_defaults
+    from advmim.methods import method_card
+    from advmim.models.settings import NETWORK_SETTINGS, model_defaults
     from advmim.values import value_problem
 
     problems = []
     for name, params in config.get("method_params", {}).items():
         if name in names:
-            problems += [f"method_params/{name}/{p}" for p in get_method(name).param_problems(params)]
+            problems += [f"method_params/{name}/{p}" for p in method_card(name).param_problems(params)]
     for variant, entry in config.get("ablations", {}).items():
         if entry["method"] in names:
-            found = get_method(entry["method"]).param_problems(entry.get("params", {}))
+            found = method_card(entry["method"]).param_problems(entry.get("params", {}))
             problems += [f"ablations/{variant}/params/{p}" for p in found]
     for arch, params in (config.get("models") or {}).items():
-        if arch not in MODELS:
-            problems.append(f"models/{arch}: unknown network; valid: {', '.join(sorted(MODELS))}")
+        if arch not in NETWORK_SETTINGS:
+            problems.append(f"models/{arch}: unknown network; valid: {', '.join(sorted(NETWORK_SETTINGS))}")
             continue
         if not isinstance(params, dict):
             problems.append(f"models/{arch}: expected a mapping of settings, got {params!r}")
@@ -209,7 +239,7 @@ def _semantic_problems(config: dict) -> list[str]:
             if name not in names:
                 problems.append(f"{key}: unknown method {name!r}; valid: {', '.join(names)}")
     problems += _parameter_problems(config, set(names))
-    split = config["evaluation"].get("split", "test")
+    split = config["evaluation"]["split"]
     if held_out(config, split) == 0:
         problems.append(f"evaluation/split: {split!r} but dataset/split/{split} is 0: "
                         "no volumes to evaluate")
@@ -223,17 +253,18 @@ def run_settings(config: dict, method: str, labeled: int, seed: int, variant: st
     it was published with), then an ablation ``variant``'s ``training``; parameters likewise
     from the method's defaults, ``method_params`` and the variant's ``params``.
     """
-    from advmim.methods import get_method, load_plugins, resolve_plugin
+    from advmim.methods import load_plugins, method_card, resolve_plugin
 
-    plugins = [resolve_plugin(s) for s in config.get("plugins", [])]
+    config = fill_defaults(copy.deepcopy(config))
+    plugins = [resolve_plugin(s) for s in config["plugins"]]
     load_plugins(plugins)
-    cls = get_method(method)
+    cls = method_card(method)
     training = copy.deepcopy(config["training"])
-    training.update(config.get("method_training", {}).get(method, {}))
+    training.update(config["method_training"].get(method, {}))
     params = dict(cls.default_params)
-    params.update(config.get("method_params", {}).get(method, {}))
+    params.update(config["method_params"].get(method, {}))
     if variant is not None:
-        entry = config.get("ablations", {}).get(variant)
+        entry = config["ablations"].get(variant)
         if entry is None:
             raise ConfigError(f"unknown ablation variant {variant!r}")
         params.update(entry.get("params", {}))

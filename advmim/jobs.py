@@ -9,6 +9,10 @@ smallest subset.
 
 from __future__ import annotations
 
+import glob
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 
 ABLATION_PREFIX = "abl-"
@@ -43,13 +47,13 @@ def target_runs(config: dict, target: str) -> list[str]:
 
 def train_jobs(config: dict, targets=TARGETS) -> list[TrainJob]:
     """Every training job of ``targets``, each once (a run in two targets counts once)."""
-    from advmim.methods import get_method
+    from advmim.methods import method_card
 
     jobs, seen = [], set()
     for target in targets:
         for run in target_runs(config, target):
             method, variant = run_identity(config, run)
-            all_labels = get_method(method).all_labels
+            all_labels = method_card(method).all_labels
             labeled = [min(config["labeled"])] if all_labels else config["labeled"]
             for n in labeled:
                 for seed in config["seeds"]:
@@ -58,3 +62,16 @@ def train_jobs(config: dict, targets=TARGETS) -> list[TrainJob]:
                         seen.add(job)
                         jobs.append(job)
     return jobs
+
+
+def training_uses_gpu(device: str) -> bool:
+    """Whether a training job with ``training.device`` will run on a CUDA GPU (declared to the
+    scheduler as ``resources: gpu=1``). ``auto`` without importing torch in this process: no
+    NVIDIA device node (Linux) means no GPU at once; otherwise torch answers in a subprocess."""
+    if device in ("cpu", "cuda"):
+        return device == "cuda"
+    if os.name == "posix" and not glob.glob("/dev/nvidia[0-9]*"):
+        return False
+    probe = "import torch; print(int(torch.cuda.is_available()))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    return done.stdout.strip() == "1"

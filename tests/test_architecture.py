@@ -77,3 +77,41 @@ def test_imports_only_go_down_the_layers():
     upward = sorted(f"{a} -> {b}" for a, targets in imports().items() for b in targets
                     if layer(b) > layer(a) and not (a == "advmim" or b == "advmim"))
     assert upward == []
+
+
+def test_what_the_snakemake_process_reads_does_not_import_torch():
+    """Config validation, the job list, method cards, network settings, the plan and the report
+    modules are torch-free, so ``snakemake -n`` stays small (benchmarks/dryrun.py)."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+from advmim.config import load_config, run_settings, validate_config
+from advmim.jobs import train_jobs, training_uses_gpu
+from advmim.methods import method_card, method_names
+from advmim.models import model_defaults
+from advmim.models.settings import IMAGENET
+import advmim.plan, advmim.report.collect, advmim.report.references, advmim.report.table
+config = validate_config(load_config("config/config.yaml"))
+jobs = train_jobs(config)
+[run_settings(config, j.method, j.labeled, j.seed) for j in jobs]
+[method_card(n).param_problems({}) for n in method_names()]
+model_defaults("swin_unet"), training_uses_gpu("cpu")
+print(sorted({m.split(".")[0] for m in sys.modules} & {"torch", "timm", "monai"}), len(jobs))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out[0] == "[]" and int(out[1]) > 10
+
+
+def test_method_classes_carry_their_cards():
+    """A built-in class's metadata is its card's (one source), and its module is the card's."""
+    from advmim.methods import get_method, method_card, method_names
+    from advmim.methods.catalog import BUILTIN, MethodCard
+
+    for name in BUILTIN:
+        cls, card = get_method(name), method_card(name)
+        assert cls.__module__ == card.module and cls.name == name
+        assert MethodCard.of_class(name, cls) == card
+    assert set(BUILTIN) <= set(method_names())

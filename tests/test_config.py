@@ -163,3 +163,59 @@ def test_methods_command_lists_methods_and_parameters(capsys):
     assert main(["methods", "cps"]) == 0
     out = capsys.readouterr().out
     assert "kaiming_xavier" in out and "cross_on_labeled" in out
+
+
+def test_missing_keys_take_the_schema_defaults_everywhere(config):
+    """One source of defaults: validation and run_settings fill the schema's `default:` values;
+    overrides under method_training stay partial; the phantom CLI's defaults are the same."""
+    import argparse
+
+    from advmim.commands import phantom as phantom_cmd
+    from advmim.config import fill_defaults, load_schema, schema_default
+
+    bare = copy.deepcopy(config)
+    for key in ("threads", "checkpoint_every", "augmentation", "momentum", "grad_clip"):
+        bare["training"].pop(key, None)
+    bare["dataset"].pop("phantom", None)
+    bare["evaluation"].pop("split", None)
+    bare["method_training"] = {"advmim": {"grad_clip": 5.0}}
+    validate_config(bare)
+    assert bare["training"]["threads"] == 1 and bare["training"]["checkpoint_every"] == 100
+    assert bare["training"]["augmentation"] == "ssl4mis" and bare["training"]["grad_clip"] is None
+    assert bare["dataset"]["phantom"] == {"patients": 24, "seed": 2025, "size": 96}
+    assert bare["evaluation"]["split"] == "test"
+    assert bare["method_training"] == {"advmim": {"grad_clip": 5.0}}  # no defaults in overrides
+    settings = run_settings(bare, "advmim", 2, 0)
+    assert settings["grad_clip"] == 5.0 and settings["momentum"] == 0.9
+
+    parser = argparse.ArgumentParser()
+    phantom_cmd.add_arguments(parser)
+    args = parser.parse_args(["--out", "x"])
+    assert (args.patients, args.seed, args.size) == (24, 2025, [96])
+    assert schema_default("training", "checkpoint_every") == 100
+    assert fill_defaults({}, load_schema())["plugins"] == []
+
+
+def test_embedded_default_does_not_restate_a_schema_default():
+    """config/config.yaml sets no key to the value the schema defaults it to (one source)."""
+    from advmim.config import load_schema, schema_default
+
+    schema = load_schema()
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "config.yaml").read_text())
+    restated = []
+
+    def walk(value, keys):
+        for key, sub in value.items():
+            path = (*keys, key)
+            try:
+                default = schema_default(*path)
+            except KeyError:
+                default = KeyError
+            if isinstance(sub, dict) and key not in ("method_training", "method_params", "ablations", "models"):
+                walk(sub, path)
+            elif default is not KeyError and sub == default and sub not in ({}, []):
+                restated.append("/".join(path))
+
+    assert schema["properties"]
+    walk(raw, ())
+    assert restated == []

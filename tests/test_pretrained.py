@@ -13,7 +13,7 @@ from timm.models.swin_transformer import SwinTransformer
 from advmim.cli import main
 from advmim.errors import ConfigError
 from advmim.models import build_model, load_swin_pretrained
-from advmim.models.pretrained import SWIN_T_FILE
+from advmim.models.settings import SWIN_T_FILE
 from tests.http_server import FakeServer, closed_port_url
 
 torch.set_num_threads(2)

@@ -85,6 +85,12 @@ def test_registry_knows_acdc_and_phantom():
 
 
 def test_phantom_default_split(phantom_raw):
-    split = get_dataset("phantom").split(phantom_raw)
-    assert (len(split.val), len(split.test), len(split.train)) == (1, 1, 4)
+    """Held-out sizes not given come from the plug-in's default_split (2 val, 6 test), the numbers
+    config validation counts with; too many for 6 patients is a clear error."""
+    plugin = get_dataset("phantom")
+    assert plugin.default_split == {"val": 2, "test": 6}
+    split = plugin.split(phantom_raw, test=1)
+    assert (len(split.val), len(split.test), len(split.train)) == (2, 1, 3)
     assert sorted(split.labeled) == [3]
+    with pytest.raises(ConfigError, match="2 val \\+ 6 test"):
+        plugin.split(phantom_raw)

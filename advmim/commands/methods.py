@@ -26,7 +26,7 @@ def run(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from advmim.methods import get_method, load_plugins, method_names
+    from advmim.methods import get_method, load_plugins, method_card, method_names
 
     load_plugins(args.plugins)
     console = Console()
@@ -35,9 +35,9 @@ def run(args) -> int:
         for col in ("name", "table row", "group", "networks", "parameters"):
             table.add_column(col)
         for name in method_names():
-            cls = get_method(name)
-            nets = ", ".join(f"{k} ({v})" if v else k for k, v in cls.reported.items())
-            table.add_row(name, cls.display_name, cls.group, nets, str(len(cls.default_params)))
+            card = method_card(name)
+            nets = ", ".join(f"{k} ({v})" if v else k for k, v in card.reported.items())
+            table.add_row(name, card.display_name, card.group, nets, str(len(card.default_params)))
         console.print(table)
         return 0
     cls = get_method(args.name)

@@ -15,7 +15,10 @@ HELP = "generate a synthetic cardiac cine-MRI phantom in ACDC's raw layout"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from advmim.data.phantom import DEFAULT_SIZE, DEFAULT_SLICES
+    from advmim.config import schema_default
+    from advmim.data.phantom import DEFAULT_SLICES
+
+    default = {key: schema_default("dataset", "phantom", key) for key in ("patients", "seed", "size")}
 
     parser.add_argument(
         "--out",
@@ -29,18 +32,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace DIR whole even if it holds files this command did not write",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument(
-        "--patients", type=int, default=100, help="number of patients (default: 100)"
-    )
+    # defaults: the workflow's (dataset.phantom in the configuration schema)
+    parser.add_argument("--seed", type=int, default=default["seed"],
+                        help=f"random seed (default: {default['seed']})")
+    parser.add_argument("--patients", type=int, default=default["patients"],
+                        help=f"number of patients (default: {default['patients']})")
     parser.add_argument(
         "--size",
         type=int,
         nargs="+",
-        default=list(DEFAULT_SIZE),
+        default=[default["size"]],
         metavar="PX",
         help="in-plane size in pixels: one value, or MIN MAX drawn per patient "
-        f"and axis (default: {DEFAULT_SIZE[0]} {DEFAULT_SIZE[1]})",
+        f"and axis (default: {default['size']})",
     )
     parser.add_argument(
         "--slices",

@@ -18,7 +18,7 @@ HELP = "download and verify pretrained weights (swin-t: ImageNet Swin-T)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from advmim.models.pretrained import SWIN_T_URL
+    from advmim.models.settings import SWIN_T_URL
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("name", choices=["swin-t"], help="weights to fetch")

@@ -47,6 +47,7 @@ class Phantom(_CardiacLayout):
 
     name = "phantom"
     description = "synthetic cardiac phantom (advmim phantom), seeded random split"
+    default_split = {"val": 2, "test": 6}
 
     def split(
         self,
@@ -59,15 +60,15 @@ class Phantom(_CardiacLayout):
     ) -> Split:
         patients = list_patients(training_dir(raw))
         n = len(patients)
-        val = max(1, round(0.1 * n)) if val is None else val
-        test = max(1, round(0.2 * n)) if test is None else test
+        val = self.default_split["val"] if val is None else val
+        test = self.default_split["test"] if test is None else test
         if labeled is None:
             labeled = [k for k in (3, 7, 14) if k <= n - val - test] or [1]
         return random_split(patients, val, test, seed, labeled)
 
     def add_convert_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--val", type=int, help="validation patients (default 10%%)")
-        parser.add_argument("--test", type=int, help="test patients (default 20%%)")
+        parser.add_argument("--val", type=int, help=f"validation patients (default {self.default_split['val']})")
+        parser.add_argument("--test", type=int, help=f"test patients (default {self.default_split['test']})")
         parser.add_argument("--seed", type=int, default=0, help="seed of the patient permutation")
         parser.add_argument(
             "--labeled",

@@ -75,6 +75,7 @@ class Promise12(DatasetPlugin):
     num_classes = 2
     class_names = ("prostate",)
     description = "PROMISE12 prostate MRI, seeded split (bring your own data)"
+    default_split = {"val": 5, "test": 10}
     data_hint = DATA_HINT
 
     def split(
@@ -87,8 +88,8 @@ class Promise12(DatasetPlugin):
         labeled: list[int] | None = None,
     ) -> Split:
         cases = list(find_cases(raw))
-        val = 5 if val is None else val
-        test = 10 if test is None else test
+        val = self.default_split["val"] if val is None else val
+        test = self.default_split["test"] if test is None else test
         n_train = len(cases) - val - test
         if labeled is None:
             labeled = [k for k in (3, 7) if k <= n_train] or [1]
@@ -124,8 +125,8 @@ class Promise12(DatasetPlugin):
         )
 
     def add_convert_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--val", type=int, help="validation cases (default 5)")
-        parser.add_argument("--test", type=int, help="test cases (default 10)")
+        parser.add_argument("--val", type=int, help=f"validation cases (default {self.default_split['val']})")
+        parser.add_argument("--test", type=int, help=f"test cases (default {self.default_split['test']})")
         parser.add_argument("--seed", type=int, default=0, help="seed of the case permutation")
         parser.add_argument("--labeled", type=int, nargs="+", help="labeled subset sizes in cases")
 

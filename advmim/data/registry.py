@@ -36,6 +36,9 @@ class DatasetPlugin(ABC):
     data_hint: ClassVar[str] = ""
     # Whether converted volumes carry their voxel spacing (needed by ``strict`` metrics).
     stores_spacing: ClassVar[bool] = True
+    # Generated splits: patients held out when dataset.split / --val / --test do not say (the one
+    # place these defaults live; a fixed split, as ACDC's, has none).
+    default_split: ClassVar[dict[str, int]] = {}
 
     def normalize_intensity(self, image: np.ndarray) -> np.ndarray:
         """The intensity normalisation of conversion, also applied by ``advmim predict``

@@ -100,6 +100,7 @@ class Synapse(DatasetPlugin):
     )  # fmt: skip
     description = "Synapse multi-organ CT, TransUNet form (bring your own data)"
     stores_spacing = False  # the TransUNet form has no voxel spacing
+    default_split = {"val": 0}  # the 12 test cases are fixed
     data_hint = DATA_HINT
 
     def normalize_intensity(self, image: np.ndarray) -> np.ndarray:
@@ -108,8 +109,9 @@ class Synapse(DatasetPlugin):
         return ((np.clip(image.astype(np.float64), low, high) - low) / (high - low)).astype(np.float32)
 
     def split(
-        self, raw: str | Path, *, val: int = 0, seed: int = 0, labeled: list[int] | None = None
+        self, raw: str | Path, *, val: int | None = None, seed: int = 0, labeled: list[int] | None = None
     ) -> Split:
+        val = self.default_split["val"] if val is None else val
         train_dir, _ = layout(raw)
         cases = sorted(training_slices(train_dir))
         overlap = sorted(set(cases) & set(TEST_CASES))
@@ -167,7 +169,8 @@ class Synapse(DatasetPlugin):
         )
 
     def add_convert_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--val", type=int, default=0, help="training cases held out for validation")
+        parser.add_argument("--val", type=int, help="training cases held out for validation "
+                            f"(default {self.default_split['val']})")
         parser.add_argument("--seed", type=int, default=0, help="seed of the training-case order")
         parser.add_argument("--labeled", type=int, nargs="+", help="labeled subset sizes in cases")
 

@@ -1,4 +1,6 @@
-"""Method registry: one module per method in this package, each registering a Method subclass.
+"""Method registry: one module per method in this package, each registering a Method subclass;
+what each method is (names, group, networks, parameters) is in :mod:`advmim.methods.catalog`,
+read without importing torch.
 
 Methods defined outside the package register the same way: a module named in the
 configuration's ``plugins:`` (an importable module name or a ``.py`` file path, loaded by
@@ -15,41 +17,60 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
-import pkgutil
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
 from advmim.errors import ConfigError
-from advmim.methods.base import Batch, Method
+from advmim.methods.catalog import BUILTIN, MethodCard
 
-__all__ = ["Batch", "Method", "get_method", "load_plugins", "method_names", "register"]
+__all__ = ["Batch", "Method", "MethodCard", "get_method", "load_plugins", "method_card",
+           "method_names", "register"]
 ENTRY_POINT_GROUP = "advmim.methods"
 
-_REGISTRY: dict[str, type[Method]] = {}
-_LOADED = False
+_CLASSES: dict[str, type] = {}     # registered Method classes (imported)
+_CARDS: dict[str, MethodCard] = {}  # cards of methods defined outside the package
+_ENTRY_POINTS_LOADED = False
+
+
+def __getattr__(name: str):
+    """``Batch`` and ``Method`` on first use: importing the registry does not import torch."""
+    if name in ("Batch", "Method"):
+        from advmim.methods import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def register(name: str):
-    """Class decorator adding a Method subclass to the registry under ``name``."""
+    """Class decorator adding a Method subclass to the registry under ``name``.
 
-    def wrap(cls: type[Method]) -> type[Method]:
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
+    A built-in method (a card in :mod:`advmim.methods.catalog`) gets its card's values as class
+    attributes; a method defined elsewhere declares them itself and its card is read from them.
+    """
+
+    def wrap(cls: type) -> type:
+        if _CLASSES.get(name, cls) is not cls:
             raise ValueError(f"method {name!r} registered twice")
+        card = BUILTIN.get(name)
+        if card is not None and cls.__module__ == card.module:
+            for attribute in MethodCard.ATTRIBUTES:
+                setattr(cls, attribute, getattr(card, attribute))
+        elif card is not None:
+            raise ValueError(f"method {name!r} is a built-in method; choose another name")
+        else:
+            _CARDS[name] = MethodCard.of_class(name, cls)
         cls.name = name
-        _REGISTRY[name] = cls
+        _CLASSES[name] = cls
         return cls
 
     return wrap
 
 
-def _load_all() -> None:
-    global _LOADED
-    if not _LOADED:
-        _LOADED = True
-        for info in pkgutil.iter_modules(__path__):
-            if info.name not in {"base", "parts"} and not info.name.startswith("_"):
-                importlib.import_module(f"{__name__}.{info.name}")
+def _load_entry_points() -> None:
+    global _ENTRY_POINTS_LOADED
+    if not _ENTRY_POINTS_LOADED:
+        _ENTRY_POINTS_LOADED = True
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             try:
                 ep.load()
@@ -81,7 +102,7 @@ def resolve_plugin(spec: str) -> str:
 
 def load_plugins(specs) -> None:
     """Import each plug-in (module name or ``.py`` path) so that its methods register."""
-    _load_all()
+    _load_entry_points()
     for spec in specs or []:
         try:
             if spec.endswith(".py"):
@@ -98,17 +119,26 @@ def load_plugins(specs) -> None:
 
 
 def method_names() -> list[str]:
-    """All registered method names, sorted."""
-    _load_all()
-    return sorted(_REGISTRY)
+    """All known method names (built-in, plug-ins loaded, entry points), sorted."""
+    _load_entry_points()
+    return sorted({*BUILTIN, *_CARDS})
 
 
-def get_method(name: str) -> type[Method]:
-    """The Method class registered as ``name``; a ConfigError lists the valid names otherwise."""
-    _load_all()
+def method_card(name: str) -> MethodCard:
+    """The card of method ``name`` (torch-free for built-ins); a ConfigError lists the valid
+    names otherwise."""
+    if name in BUILTIN:
+        return BUILTIN[name]
+    _load_entry_points()
     try:
-        return _REGISTRY[name]
+        return _CARDS[name]
     except KeyError:
-        raise ConfigError(
-            f"unknown method {name!r}; valid methods: {', '.join(sorted(_REGISTRY))}"
-        ) from None
+        raise ConfigError(f"unknown method {name!r}; valid methods: {', '.join(method_names())}") from None
+
+
+def get_method(name: str) -> type:
+    """The Method class registered as ``name`` (its module imported on first use)."""
+    card = method_card(name)
+    if name not in _CLASSES:
+        importlib.import_module(card.module)
+    return _CLASSES[name]

@@ -28,6 +28,8 @@ class Method:
     implement :meth:`train_step`, calling :meth:`update` for each optimisation step.
     """
 
+    # Metadata: built-in methods get these from their card (advmim.methods.catalog) when they
+    # register; a method defined outside the package sets them here.
     name: ClassVar[str] = ""
     display_name: ClassVar[str] = ""
     group: ClassVar[str] = "semi"  # lower | semi | ours | upper (table grouping)
@@ -50,7 +52,7 @@ class Method:
         self.device = device
         self.num_classes = settings["num_classes"]
         # channels-last: oneDNN's convolutions run faster on NHWC (benchmarks/README.md)
-        layout = torch.channels_last if settings.get("channels_last", True) else torch.contiguous_format
+        layout = torch.channels_last if settings["channels_last"] else torch.contiguous_format
         self.nets: dict[str, nn.Module] = {
             k: v.to(device, memory_format=layout) for k, v in self.build_networks().items()
         }
@@ -60,8 +62,8 @@ class Method:
             name: torch.optim.SGD(
                 net.parameters(),
                 lr=settings["lr"],
-                momentum=settings.get("momentum", 0.9),
-                weight_decay=settings.get("weight_decay", 1e-4),
+                momentum=settings["momentum"],
+                weight_decay=settings["weight_decay"],
             )
             for name, net in self.nets.items()
             if name not in self.frozen
@@ -69,17 +71,10 @@ class Method:
 
     @classmethod
     def param_problems(cls, params: dict) -> list[str]:
-        """``key: problem`` for each unknown or invalid entry of ``params``."""
-        from advmim.values import value_problem
+        """``key: problem`` for each unknown or invalid entry of ``params`` (the card's check)."""
+        from advmim.methods.catalog import MethodCard
 
-        problems = []
-        for key, value in params.items():
-            if key not in cls.default_params:
-                problems.append(f"{key}: unknown parameter of {cls.name}; valid: "
-                                f"{', '.join(sorted(cls.default_params))}")
-            elif (why := value_problem(value, cls.default_params[key], cls.param_rules.get(key))):
-                problems.append(f"{key}: {why}")
-        return problems
+        return MethodCard.of_class(cls.name, cls).param_problems(params)
 
     # --- to implement -------------------------------------------------------------------------
     def build_networks(self) -> dict[str, nn.Module]:
@@ -119,7 +114,7 @@ class Method:
         torch.autograd.backward(
             scaler.scale(loss) if scaler else loss, inputs=params, retain_graph=retain_graph
         )
-        clip = self.settings.get("grad_clip")
+        clip = self.settings["grad_clip"]
         for name in names:
             if scaler:
                 scaler.unscale_(self.optimizers[name])

@@ -14,9 +14,6 @@ from advmim.blocks.losses import softmax_mse
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
 from advmim.methods.parts import (
-    CONSISTENCY_DEFAULTS,
-    CONSISTENCY_HELP,
-    CONSISTENCY_RULES,
     ramped_weight,
     supervised_loss,
 )
@@ -26,21 +23,6 @@ from advmim.models.heads import AuxDecoders
 @register("cct")
 class CCT(Method):
     """Supervised loss on all decoders (labeled); MSE of each aux to the main softmax (unlabeled)."""
-
-    display_name = "CCT"
-    default_params = {
-        **CONSISTENCY_DEFAULTS,
-        "perturbations": ["noise", "dropout", "drop"],
-        "dropout_p": 0.3,      # SSL4MIS CCT: F.dropout(p=0.3), element-wise
-        "detach_main": False,  # SSL4MIS: the main decoder also gets the consistency gradient
-    }
-    param_rules = {**CONSISTENCY_RULES, "dropout_p": (0.0, 1.0)}
-    param_help = {
-        **CONSISTENCY_HELP,
-        "perturbations": "one auxiliary decoder per perturbation: noise, dropout, drop (feature drop)",
-        "dropout_p": "p of the element-wise dropout perturbation",
-        "detach_main": "stop the consistency gradient at the main decoder (CCT paper; SSL4MIS does not)",
-    }
 
     def build_networks(self):
         net = self.model("unet")

@@ -13,16 +13,12 @@ import torch
 from advmim.blocks.losses import ce_loss, pseudo_labels
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
+from advmim.methods.catalog import CPS_INITS
 from advmim.methods.parts import (
-    CONSISTENCY_DEFAULTS,
-    CONSISTENCY_HELP,
-    CONSISTENCY_RULES,
     ramped_weight,
     supervised_loss,
 )
 from advmim.models.heads import init_weights
-
-INITS = ("default", "kaiming_xavier")
 
 
 @register("cps")
@@ -33,23 +29,10 @@ class CPS(Method):
     extends it to the labeled images as well (the CPS paper's formulation).
     """
 
-    display_name = "CPS"
-    default_params = {
-        **CONSISTENCY_DEFAULTS,
-        "cross_on_labeled": False,
-        "init": "default",
-    }
-    param_rules = {**CONSISTENCY_RULES, "init": INITS}
-    param_help = {
-        **CONSISTENCY_HELP,
-        "cross_on_labeled": "pseudo-supervision on labeled images too (CPS paper; SSL4MIS: unlabeled only)",
-        "init": "default: PyTorch init (SSL4MIS); kaiming_xavier: the re-initialisation SSL4MIS removed",
-    }
-
     def build_networks(self):
         init = self.params["init"]
-        if init not in INITS:
-            raise ValueError(f"cps: init must be one of {', '.join(INITS)}, got {init!r}")
+        if init not in CPS_INITS:
+            raise ValueError(f"cps: init must be one of {', '.join(CPS_INITS)}, got {init!r}")
         nets = {"C": self.model("unet"), "C2": self.model("unet")}
         if init == "kaiming_xavier":
             init_weights(nets["C"], "kaiming")

@@ -16,16 +16,6 @@ class CTCT(Method):
     over ``rampup_fraction`` of the iterations.
     """
 
-    display_name = "CTCT"
-    reported = {"S": "S", "C": "C"}
-    default_params = {"cross_weight": 0.1, "rampup_fraction": 1.0, "sup_scale": 0.5}
-    param_rules = {k: (0.0, float("inf")) for k in default_params}
-    param_help = {
-        "cross_weight": "weight of the cross-teaching Dice once ramped up",
-        "rampup_fraction": "fraction of the run over which that weight ramps up (SSL4MIS sigmoid)",
-        "sup_scale": "factor of each network's supervised CE + Dice",
-    }
-
     def build_networks(self):
         return {"S": self.model("swin_unet"), "C": self.model("unet")}
 

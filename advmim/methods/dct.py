@@ -13,7 +13,7 @@ import torch
 
 from advmim.methods import register
 from advmim.methods.base import Batch
-from advmim.methods.parts import CONSISTENCY_DEFAULTS, ConsistencyMethod
+from advmim.methods.parts import ConsistencyMethod
 
 
 def rotation_consistency(rotated_probs: torch.Tensor, probs: torch.Tensor, k: int) -> torch.Tensor:
@@ -28,9 +28,6 @@ def rotation_consistency(rotated_probs: torch.Tensor, probs: torch.Tensor, k: in
 @register("dct")
 class DeepCoTraining(ConsistencyMethod):
     """``0.5 (CE + Dice)`` on labels + ramped rot90 two-view consistency on unlabeled images."""
-
-    display_name = "Deep Co-Training"
-    default_params = dict(CONSISTENCY_DEFAULTS)
 
     def train_step(self, batch: Batch, iteration: int) -> dict[str, float]:
         n = batch.xl.shape[0]

@@ -15,14 +15,11 @@ import torch
 from advmim.blocks.losses import entropy_map
 from advmim.methods import register
 from advmim.methods.base import Batch
-from advmim.methods.parts import CONSISTENCY_DEFAULTS, CONSISTENCY_HELP, ConsistencyMethod
+from advmim.methods.parts import ConsistencyMethod
 
 
 @register("entropy_min")
 class EntropyMin(ConsistencyMethod):
-    display_name = "Entropy Minimisation"
-    default_params = {**CONSISTENCY_DEFAULTS, "on_labeled": True}
-    param_help = {**CONSISTENCY_HELP, "on_labeled": "entropy over the whole batch (SSL4MIS); false: unlabeled only"}
 
     def train_step(self, batch: Batch, iteration: int) -> dict[str, float]:
         n = batch.xl.shape[0]

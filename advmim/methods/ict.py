@@ -13,7 +13,7 @@ from advmim.blocks.seeding import derive_seed
 from advmim.errors import ConfigError
 from advmim.methods import register
 from advmim.methods.base import Batch
-from advmim.methods.parts import TEACHER_DEFAULTS, TEACHER_HELP, TEACHER_RULES, TeacherMethod
+from advmim.methods.parts import TeacherMethod
 
 
 def mix(a: torch.Tensor, b: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
@@ -24,10 +24,6 @@ def mix(a: torch.Tensor, b: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
 
 @register("ict")
 class ICT(TeacherMethod):
-    display_name = "ICT"
-    default_params = {**TEACHER_DEFAULTS, "ict_alpha": 0.2}
-    param_rules = {**TEACHER_RULES, "ict_alpha": (1e-6, float("inf"))}
-    param_help = {**TEACHER_HELP, "ict_alpha": "mixup factors ~ Beta(alpha, alpha)"}
 
     def __init__(self, settings: dict, device: torch.device):
         if settings["batch_unlabeled"] < 2 or settings["batch_unlabeled"] % 2:

@@ -28,25 +28,8 @@ def supervised_loss(logits: list[torch.Tensor], target: torch.Tensor, scale: flo
     return scale * sum(ce_loss(x, target) + dice_loss(x, target) for x in logits) / len(logits)
 
 
-CONSISTENCY_DEFAULTS = {"consistency": 0.1, "rampup_fraction": 1.0, "sup_scale": 0.5}
-TEACHER_DEFAULTS = {**CONSISTENCY_DEFAULTS, "ema_decay": 0.99}
-CONSISTENCY_RULES = {"consistency": (0.0, float("inf")), "rampup_fraction": (0.0, float("inf")),
-                     "sup_scale": (0.0, float("inf"))}
-TEACHER_RULES = {**CONSISTENCY_RULES, "ema_decay": (0.0, 1.0)}
-CONSISTENCY_HELP = {
-    "consistency": "weight of the unsupervised term once ramped up",
-    "rampup_fraction": "fraction of the run over which that weight ramps up (SSL4MIS sigmoid)",
-    "sup_scale": "factor of the supervised CE + Dice",
-}
-TEACHER_HELP = {**CONSISTENCY_HELP, "ema_decay": "EMA decay of the teacher's weights"}
-
-
 class ConsistencyMethod(Method):
     """One U-Net ``C`` trained on ``sup_scale (CE + Dice) + ramped weight * unsupervised term``."""
-
-    default_params = dict(CONSISTENCY_DEFAULTS)
-    param_rules = CONSISTENCY_RULES
-    param_help = CONSISTENCY_HELP
 
     def build_networks(self):
         return {"C": self.model("unet")}
@@ -75,9 +58,6 @@ class ConsistencyMethod(Method):
 class TeacherMethod(ConsistencyMethod):
     """Student ``C`` plus an EMA teacher ``T`` (no optimiser), updated after each step."""
 
-    default_params = dict(TEACHER_DEFAULTS)
-    param_rules = TEACHER_RULES
-    param_help = TEACHER_HELP
     teacher_train_mode = True  # see the module docstring
 
     def build_networks(self):

@@ -11,8 +11,6 @@ ARCH_KEY = {"unet": "C", "swin_unet": "S"}
 
 class _Supervised(Method):
     arch: str = "unet"
-    uses_unlabeled = False
-    group = "lower"
 
     @property
     def key(self) -> str:
@@ -31,29 +29,23 @@ class _Supervised(Method):
 
 @register("supervised_unet")
 class SupervisedUNet(_Supervised):
-    display_name = "U-Net (labeled only)"
-    reported = {"C": ""}
+    """A U-Net on the labeled slices only (lower bound)."""
 
 
 @register("supervised_swin")
 class SupervisedSwin(_Supervised):
-    display_name = "Swin-UNet (labeled only)"
+    """A Swin-UNet on the labeled slices only."""
+
     arch = "swin_unet"
-    reported = {"S": ""}
 
 
 @register("full_unet")
 class FullUNet(_Supervised):
-    display_name = "U-Net (all labels)"
-    group = "upper"
-    all_labels = True
-    reported = {"C": ""}
+    """A U-Net on every training slice's label (upper bound)."""
 
 
 @register("full_swin")
 class FullSwin(_Supervised):
-    display_name = "Swin-UNet (all labels)"
-    group = "upper"
-    all_labels = True
+    """A Swin-UNet on every training slice's label."""
+
     arch = "swin_unet"
-    reported = {"S": ""}

@@ -20,9 +20,8 @@ from advmim.blocks.losses import entropy_map
 from advmim.blocks.schedule import sigmoid_rampup
 from advmim.methods import register
 from advmim.methods.base import Batch
-from advmim.methods.parts import TEACHER_DEFAULTS, TEACHER_HELP, TEACHER_RULES, TeacherMethod
-
-NORMS = ("ssl4mis", "mean")
+from advmim.methods.catalog import UAMT_NORMS
+from advmim.methods.parts import TeacherMethod
 
 
 def uncertainty_threshold(iteration: int, iterations: int, classes: float = 2) -> float:
@@ -35,8 +34,8 @@ def masked_mse(
 ) -> torch.Tensor:
     """Squared difference summed over the pixels where ``mask`` (B, H, W) is 1 and the classes,
     divided by ``2 x masked`` (``ssl4mis``) or ``C x masked`` (``mean``); 0 if none is masked."""
-    if norm not in NORMS:
-        raise ValueError(f"uamt: consistency_norm must be one of {', '.join(NORMS)}, got {norm!r}")
+    if norm not in UAMT_NORMS:
+        raise ValueError(f"uamt: consistency_norm must be one of {', '.join(UAMT_NORMS)}, got {norm!r}")
     dist = ((probs - target) ** 2).sum(dim=1)
     per_pixel = 2 if norm == "ssl4mis" else probs.shape[1]
     return (mask * dist).sum() / (per_pixel * mask.sum() + 1e-16)
@@ -44,20 +43,6 @@ def masked_mse(
 
 @register("uamt")
 class UAMT(TeacherMethod):
-    display_name = "UA-MT"
-    default_params = {
-        **TEACHER_DEFAULTS,
-        "mc_passes": 8,
-        "threshold_ln_classes": False,  # SSL4MIS: ln 2 whatever the number of classes
-        "consistency_norm": "ssl4mis",  # sum / (2 x masked pixels)
-    }
-    param_rules = {**TEACHER_RULES, "mc_passes": (2, 64), "consistency_norm": NORMS}
-    param_help = {
-        **TEACHER_HELP,
-        "mc_passes": "noisy teacher passes whose mean gives the uncertainty (even)",
-        "threshold_ln_classes": "threshold ramps to ln C instead of SSL4MIS's ln 2",
-        "consistency_norm": "ssl4mis: masked sum / (2 x masked pixels); mean: over pixels and classes",
-    }
 
     def teacher_passes(self, xu: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher target probabilities and the (B, H, W) uncertainty, SSL4MIS's calls."""

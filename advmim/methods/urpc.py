@@ -14,9 +14,6 @@ from advmim.errors import ConfigError
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
 from advmim.methods.parts import (
-    CONSISTENCY_DEFAULTS,
-    CONSISTENCY_HELP,
-    CONSISTENCY_RULES,
     ramped_weight,
     supervised_loss,
 )
@@ -44,22 +41,6 @@ def pyramid_consistency(logits: list[torch.Tensor]) -> torch.Tensor:
 @register("urpc")
 class URPC(Method):
     """Supervised ``0.5 (CE + Dice)`` averaged over all scales; ramped pyramid consistency."""
-
-    display_name = "URPC"
-    default_params = {
-        **CONSISTENCY_DEFAULTS,
-        # one per side output, coarse to fine (SSL4MIS: dropout, feature drop, feature noise)
-        "perturbations": ["dropout", "drop", "noise"],
-        "dropout_p": 0.5,             # SSL4MIS URPC: F.dropout(p=0.5), element-wise
-        "upsample_mode": "nearest",   # side outputs to input size (SSL4MIS: nearest)
-    }
-    param_rules = {**CONSISTENCY_RULES, "dropout_p": (0.0, 1.0), "upsample_mode": ("nearest", "bilinear")}
-    param_help = {
-        **CONSISTENCY_HELP,
-        "perturbations": "perturbation before each side output, coarse to fine",
-        "dropout_p": "p of the element-wise dropout perturbation",
-        "upsample_mode": "how side outputs reach the input size (SSL4MIS: nearest)",
-    }
 
     def build_networks(self):
         net = self.model("unet")

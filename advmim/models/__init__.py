@@ -1,21 +1,17 @@
-"""Model registry: ``build_model(name, ...)`` for segmentation nets, ``build_discriminator``."""
+"""Networks: ``build_model(name, ...)`` for segmentation nets, ``build_discriminator``.
+
+Importing this package does not import torch: the settings (:mod:`advmim.models.settings`) are
+plain data for config validation; the builders and network classes load on first use.
+"""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
+from importlib import import_module
 
-from torch import nn
-
-from advmim.errors import ConfigError
-from advmim.models.discriminator import PatchDiscriminator
-from advmim.models.masking import block_mask, token_block_mask
-from advmim.models.pretrained import load_swin_pretrained
-from advmim.models.swin_unet import SwinUNet
-from advmim.models.unet import UNet
+from advmim.models.settings import NETWORK_SETTINGS, model_defaults, model_params
 
 __all__ = [
-    "MODELS",
+    "NETWORK_SETTINGS",
     "PatchDiscriminator",
     "SwinUNet",
     "UNet",
@@ -23,78 +19,18 @@ __all__ = [
     "build_discriminator",
     "build_model",
     "load_swin_pretrained",
+    "model_defaults",
+    "model_params",
     "token_block_mask",
 ]
-
-
-def _build_unet(num_classes: int, img_size: int, in_channels: int, **params) -> UNet:
-    try:
-        model = UNet(num_classes, in_channels=in_channels, **params)
-    except ValueError as exc:
-        raise ConfigError(f"unet: {exc}") from exc
-    if img_size % model.size_divisor:
-        raise ConfigError(f"unet: img_size {img_size} must be divisible by {model.size_divisor}")
-    return model
-
-
-def _build_swin_unet(
-    num_classes: int,
-    img_size: int,
-    in_channels: int,
-    pretrained: str | None = None,
-    pretrained_sha256: str | None = None,  # used by the download (workflow), not here
-    pretrained_url: str | None = None,
-    **params,
-) -> SwinUNet:
-    try:
-        model = SwinUNet(num_classes, img_size=img_size, in_channels=in_channels, **params)
-    except ValueError as exc:
-        raise ConfigError(f"swin_unet: {exc}") from exc
-    model.pretrained_report = load_swin_pretrained(model, pretrained) if pretrained else None
-    return model
-
-
-MODELS: dict[str, tuple[Callable[..., nn.Module], type]] = {
-    "unet": (_build_unet, UNet),
-    "swin_unet": (_build_swin_unet, SwinUNet),
+_LAZY = {
+    "build_model": "registry", "build_discriminator": "registry",
+    "PatchDiscriminator": "discriminator", "SwinUNet": "swin_unet", "UNet": "unet",
+    "block_mask": "masking", "token_block_mask": "masking", "load_swin_pretrained": "pretrained",
 }
 
 
-def model_params(name: str) -> list[str]:
-    """Keyword parameters accepted by ``build_model(name, ...)`` besides the fixed ones."""
-    return sorted(model_defaults(name))
-
-
-def model_defaults(name: str) -> dict:
-    """``{parameter: default}`` of ``build_model(name, ...)`` besides the fixed ones."""
-    builder, cls = MODELS[name]
-    out = {}
-    for fn in (cls, builder):
-        for key, p in inspect.signature(fn).parameters.items():
-            if key not in {"num_classes", "img_size", "in_channels", "params"} and p.kind is not p.VAR_KEYWORD:
-                out.setdefault(key, None if p.default is p.empty else p.default)
-    return out
-
-
-def build_model(
-    name: str, num_classes: int, img_size: int, in_channels: int = 1, **params
-) -> nn.Module:
-    """Build a segmentation network with ``forward`` and ``forward_masked``."""
-    if name not in MODELS:
-        raise ConfigError(f"unknown model {name!r}; valid names: {', '.join(sorted(MODELS))}")
-    unknown = sorted(set(params) - set(model_params(name)))
-    if unknown:
-        raise ConfigError(
-            f"{name}: unknown parameter(s) {', '.join(unknown)}; "
-            f"valid: {', '.join(model_params(name))}"
-        )
-    builder, _ = MODELS[name]
-    return builder(num_classes, img_size, in_channels, **params)
-
-
-def build_discriminator(num_classes: int, **params) -> PatchDiscriminator:
-    """Patch discriminator on (B, num_classes, H, W) softmax maps; params: base."""
-    try:
-        return PatchDiscriminator(num_classes, **params)
-    except TypeError as exc:
-        raise ConfigError(f"discriminator: {exc}") from exc
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

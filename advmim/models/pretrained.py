@@ -21,21 +21,14 @@ import torch
 from torch import nn
 
 from advmim.errors import ConfigError, InputError
+from advmim.models.settings import HOW_TO_GET, IMAGENET, SWIN_T_FILE, SWIN_T_URL
 
-IMAGENET = "imagenet"  # models.swin_unet.pretrained value: the official Swin-T, downloaded once
-SWIN_T_FILE = "swin_tiny_patch4_window7_224.pth"
-SWIN_T_URL = f"https://github.com/SwinTransformer/storage/releases/download/v1.0.0/{SWIN_T_FILE}"
 # Swin-T: embed_dim 96, depths (2, 2, 6, 2), heads (3, 6, 12, 24), window 7, patch 4.
 SWIN_T_SHAPES = {
     "patch_embed.proj.weight": (96, 3, 4, 4),
     "layers.2.blocks.5.attn.qkv.weight": (1152, 384),
     "layers.0.blocks.0.attn.relative_position_bias_table": (169, 3),
 }
-HOW_TO_GET = (
-    f"Download {SWIN_T_URL} (the ImageNet Swin-T of microsoft/Swin-Transformer) and give its "
-    "path as models.swin_unet.pretrained, or set pretrained: imagenet and let the workflow "
-    "download it, or set pretrained: null to train the Swin-UNet from scratch."
-)
 _BUFFERS = ("relative_position_index", "attn_mask")
 
 

@@ -15,6 +15,9 @@ from timm.models.swin_transformer import SwinTransformerStage
 from torch import nn
 
 from advmim.models.masking import token_block_mask
+from advmim.models.settings import NETWORK_SETTINGS
+
+DEFAULTS = NETWORK_SETTINGS["swin_unet"]
 
 
 class PatchExpand(nn.Module):
@@ -56,16 +59,16 @@ class SwinUNet(nn.Module):
         num_classes: int,
         img_size: int = 64,
         in_channels: int = 1,
-        patch_size: int = 4,
-        embed_dim: int = 24,
-        depths: Sequence[int] = (2, 2, 2, 2),
-        num_heads: Sequence[int] = (1, 2, 4, 8),
-        window_size: int = 4,
-        mlp_ratio: float = 4.0,
-        qkv_bias: bool = True,
-        drop_rate: float = 0.0,
-        attn_drop_rate: float = 0.0,
-        drop_path_rate: float = 0.1,
+        patch_size: int = DEFAULTS["patch_size"],
+        embed_dim: int = DEFAULTS["embed_dim"],
+        depths: Sequence[int] = DEFAULTS["depths"],
+        num_heads: Sequence[int] = DEFAULTS["num_heads"],
+        window_size: int = DEFAULTS["window_size"],
+        mlp_ratio: float = DEFAULTS["mlp_ratio"],
+        qkv_bias: bool = DEFAULTS["qkv_bias"],
+        drop_rate: float = DEFAULTS["drop_rate"],
+        attn_drop_rate: float = DEFAULTS["attn_drop_rate"],
+        drop_path_rate: float = DEFAULTS["drop_path_rate"],
     ):
         super().__init__()
         n = len(depths)

@@ -8,9 +8,9 @@ import torch
 from torch import nn
 
 from advmim.models.masking import block_mask
+from advmim.models.settings import NETWORK_SETTINGS
 
-DEFAULT_CHANNELS = (16, 32, 64, 128, 256)
-DEFAULT_DROPOUT = (0.05, 0.1, 0.2, 0.3, 0.5)
+DEFAULTS = NETWORK_SETTINGS["unet"]
 
 
 class ConvBlock(nn.Sequential):
@@ -115,10 +115,10 @@ class UNet(nn.Module):
         self,
         num_classes: int,
         in_channels: int = 1,
-        channels: Sequence[int] = DEFAULT_CHANNELS,
-        dropout: Sequence[float] = DEFAULT_DROPOUT,
-        decoder_dropout: float = 0.0,
-        upsample: str = "bilinear",
+        channels: Sequence[int] = DEFAULTS["channels"],
+        dropout: Sequence[float] = DEFAULTS["dropout"],
+        decoder_dropout: float = DEFAULTS["decoder_dropout"],
+        upsample: str = DEFAULTS["upsample"],
     ):
         super().__init__()
         if len(channels) != len(dropout) or len(channels) < 2:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from advmim.methods import get_method
+from advmim.methods import method_card
 from advmim.report.summary import read_metrics
 
 
@@ -18,8 +18,8 @@ def row_label(method: str, network: str, variant: str | None = None, variant_lab
     elif variant:
         base = variant
     else:
-        base = get_method(method).display_name
-    suffix = get_method(method).reported.get(network, network)
+        base = method_card(method).display_name
+    suffix = method_card(method).reported.get(network, network)
     return f"{base} ({suffix})" if suffix else base
 
 
@@ -47,7 +47,7 @@ def broadcast_all_labels(df: pd.DataFrame) -> pd.DataFrame:
     """Repeat the rows of runs trained on all labels (run once) under every labeled ratio."""
     if df.empty:
         return df
-    upper = df["method"].map(lambda m: get_method(m).all_labels)
+    upper = df["method"].map(lambda m: method_card(m).all_labels)
     ratios = sorted(df.loc[~upper, "labeled"].unique())
     if not upper.any() or not ratios:
         return df

@@ -160,14 +160,14 @@ def qualitative(volumes: pd.DataFrame, runs: list[dict], data_dir: str | Path, o
 
     from advmim.data.slices import load_volume
     from advmim.inference import load_networks, predict_volume
-    from advmim.methods import get_method
+    from advmim.methods import method_card
     from advmim.report.layout import GROUP_ORDER
 
     device = device or torch.device("cpu")
     order = order or []
     reference, labeled, seed, cases = select_cases(volumes)
     chosen = [r for r in runs if r["labeled"] == labeled and r["seed"] == seed and not r.get("variant")]
-    chosen.sort(key=lambda r: (GROUP_ORDER.index(get_method(r["method"]).group),
+    chosen.sort(key=lambda r: (GROUP_ORDER.index(method_card(r["method"]).group),
                                order.index(r["method"]) if r["method"] in order else len(order)))
     columns = []  # (title, method, network, net, img_size)
     for r in chosen:

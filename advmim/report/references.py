@@ -82,9 +82,9 @@ def reference_for(refs: pd.DataFrame | None, dataset: str, method: str, network:
     """The value ``source`` publishes for one table cell, or None."""
     if refs is None or refs.empty:
         return None
-    from advmim.methods import get_method
+    from advmim.methods import method_card
 
-    cls = get_method(method)
+    cls = method_card(method)
     first = next(iter(cls.reported), None)
     hit = refs[(refs["dataset"] == dataset) & (refs["method"] == method) & (refs["metric"] == metric)
                & (refs["source"] == source) & ((refs["labeled"] == labeled) | cls.all_labels)]

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from advmim.methods import get_method
+from advmim.methods import method_card
 from advmim.report.summary import read_metrics
 
 MIN_PAIRS = 6
@@ -92,7 +92,7 @@ def _is_row(df: pd.DataFrame, key: tuple) -> pd.Series:
 def best_baseline(summary: pd.DataFrame, labeled: int) -> tuple | None:
     """(method, variant, network) with the highest mean Dice at ``labeled`` among baseline rows."""
     col = summary[summary["labeled"] == labeled]
-    col = col[[get_method(m).group not in ("ours", "upper") for m in col["method"]]]
+    col = col[[method_card(m).group not in ("ours", "upper") for m in col["method"]]]
     if col.empty:
         return None
     best = col.loc[col["dice"].idxmax()]

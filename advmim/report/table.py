@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from advmim.io import write_text
-from advmim.methods import get_method
+from advmim.methods import method_card
 from advmim.report.collect import row_label
 from advmim.report.layout import (
     GROUP_ORDER,
@@ -38,7 +38,7 @@ def ordered_rows(summary: pd.DataFrame, method_order: list[str],
             key = (m, v if isinstance(v, str) else None, n)  # NaN != NaN: normalise before comparing
             if key not in seen:
                 seen.append(key)
-    return sorted(seen, key=lambda k: (GROUP_ORDER.index(get_method(k[0]).group), method_order.index(k[0]),
+    return sorted(seen, key=lambda k: (GROUP_ORDER.index(method_card(k[0]).group), method_order.index(k[0]),
                                        variants.index(k[1]) if k[1] in variants else -1))
 
 
@@ -70,7 +70,7 @@ def main_table(df: pd.DataFrame, method_order: list[str], footnote: str, cls: st
         best[(lab, "hd95")] = col["hd95"].min()
     flat = []
     for method, variant, network in rows:
-        g = get_method(method).group
+        g = method_card(method).group
         name = row_label(method, network, variant if isinstance(variant, str) else None,
                          labels.get(variant) if isinstance(variant, str) else None)
         is_ours = (method, network) == (OURS[0], OURS[2]) and not isinstance(variant, str)
@@ -147,7 +147,7 @@ SPLIT_TEXT = {"test": "test split", "val": "validation split",
 
 
 def _pretrained_text(pretrained: str | None) -> str:
-    from advmim.models.pretrained import IMAGENET, SWIN_T_FILE
+    from advmim.models.settings import IMAGENET, SWIN_T_FILE
 
     if not pretrained:
         return "trained from scratch (no pretrained weights)"
@@ -158,7 +158,7 @@ def footnote_text(df: pd.DataFrame, config: dict) -> str:
     seeds = sorted(df["seed"].unique())
     pretrained = config.get("models", {}).get("swin_unet", {}).get("pretrained")
     mode = "/".join(sorted(df["mode"].unique()))
-    split = _values(df, "split", config["evaluation"].get("split", "test"))
+    split = _values(df, "split", config["evaluation"]["split"])
     mode_text = {"paper": "paper mode (SSL4MIS: HD95 in voxels, empty prediction scores Dice 0, HD95 0)",
                  "strict": "strict mode (HD95 in mm, max of directed 95th percentiles; missed structure = volume diagonal)"}
     return (

@@ -215,12 +215,12 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
     if (restored := _restore_finished(settings, run_dir)) is not None:
         return restored
     device = device or torch.device("cpu")
-    torch.set_num_threads(int(settings.get("threads", 1)))
+    torch.set_num_threads(int(settings["threads"]))
     seed = int(settings["seed"])
     seed_everything(seed)
     load_plugins(settings.get("plugins"))  # a method defined outside the package
     method = get_method(settings["method"])(settings, device)
-    dtype = amp_dtype(settings.get("amp"), device)
+    dtype = amp_dtype(settings["amp"], device)
     method.scaler = grad_scaler(dtype, device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -246,8 +246,8 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
     write_json(run_dir / "config.json", settings)
 
     total = settings["iterations"]
-    every = settings.get("checkpoint_every", 1000)
-    augmentation = settings.get("augmentation", "ssl4mis")
+    every = settings["checkpoint_every"]
+    augmentation = settings["augmentation"]
     title = f"{settings['method']} L={settings['labeled']} seed={seed}"
     logger = Logger(total, start, title, enabled=progress)
     method.train_mode()

@@ -5,8 +5,8 @@ import sys
 from types import SimpleNamespace
 
 from advmim.config import check_data_source, run_settings, validate_config
-from advmim.jobs import run_identity, train_jobs
-from advmim.models.pretrained import IMAGENET, SWIN_T_FILE
+from advmim.jobs import run_identity, train_jobs, training_uses_gpu
+from advmim.models.settings import IMAGENET, SWIN_T_FILE
 
 validate_config(config, source="workflow config")
 check_data_source(config)
@@ -19,23 +19,8 @@ os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.enviro
 # Software environment of every rule for `--use-conda` (same dependencies as pyproject.toml).
 CONDA_ENV = os.path.join(workflow.basedir, "environment.yml")
 
-
-
-def uses_gpu():
-    """1 when training jobs will run on a GPU (declared as resources: gpu=1), else 0."""
-    device = config["training"].get("device", "auto")
-    if device == "cpu":
-        return 0
-    if device == "cuda":
-        return 1
-    import torch
-
-    return int(torch.cuda.is_available())
-
-
-TRAIN_GPU = uses_gpu()
-
-
+# 1 when training jobs will run on a GPU (declared as resources: gpu=1), else 0
+TRAIN_GPU = int(training_uses_gpu(config["training"]["device"]))
 SWIN_WEIGHTS = f"{R}/pretrained/{SWIN_T_FILE}"  # pretrained: imagenet, downloaded once
 
 
@@ -56,10 +41,10 @@ def settings_json(wildcards):
 def pretrained_input(wildcards):
     """The Swin-T weights file a run's Swin-UNet starts from; none when the method has no
     Swin-UNet (network S) or pretrained is null."""
-    from advmim.methods import get_method
+    from advmim.methods import method_card
 
     path = run_config(wildcards).get("models", {}).get("swin_unet", {}).get("pretrained")
-    if not path or "S" not in get_method(run_identity(config, wildcards.run)[0]).reported:
+    if not path or "S" not in method_card(run_identity(config, wildcards.run)[0]).reported:
         return []
     return path
 

@@ -6,9 +6,9 @@ rule phantom:
         directory(f"{R}/raw/phantom/database"),
     params:
         out=lambda w, output: os.path.dirname(output[0]),
-        patients=config["dataset"].get("phantom", {}).get("patients", 24),
-        seed=config["dataset"].get("phantom", {}).get("seed", 0),
-        size=config["dataset"].get("phantom", {}).get("size", 96),
+        patients=config["dataset"]["phantom"]["patients"],
+        seed=config["dataset"]["phantom"]["seed"],
+        size=config["dataset"]["phantom"]["size"],
     conda:
         CONDA_ENV
     log:

@@ -9,7 +9,7 @@ rule evaluate:
         f"{R}/metrics/{{dataset}}/{{run}}/L{{labeled}}/seed{{seed}}.json",
     params:
         mode=config["evaluation"]["mode"],
-        split=config["evaluation"].get("split", "test"),
+        split=config["evaluation"]["split"],
     threads: 1
     conda:
         CONDA_ENV

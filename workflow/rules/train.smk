@@ -10,7 +10,7 @@ rule train:
     params:
         settings=settings_json,
         run_dir=subpath(output.model, parent=True),
-    threads: config["training"].get("threads", 1)
+    threads: config["training"]["threads"]
     resources:
         gpu=TRAIN_GPU,
     conda:

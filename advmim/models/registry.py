@@ -1,0 +1,67 @@
+"""Building networks by name from their settings (:mod:`advmim.models.settings`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+from advmim.errors import ConfigError
+from advmim.models.discriminator import PatchDiscriminator
+from advmim.models.pretrained import load_swin_pretrained
+from advmim.models.settings import NETWORK_SETTINGS, model_params
+from advmim.models.swin_unet import SwinUNet
+from advmim.models.unet import UNet
+
+
+def _build_unet(num_classes: int, img_size: int, in_channels: int, **params) -> UNet:
+    try:
+        model = UNet(num_classes, in_channels=in_channels, **params)
+    except ValueError as exc:
+        raise ConfigError(f"unet: {exc}") from exc
+    if img_size % model.size_divisor:
+        raise ConfigError(f"unet: img_size {img_size} must be divisible by {model.size_divisor}")
+    return model
+
+
+def _build_swin_unet(
+    num_classes: int,
+    img_size: int,
+    in_channels: int,
+    pretrained: str | None = None,
+    pretrained_sha256: str | None = None,  # used by the download (workflow), not here
+    pretrained_url: str | None = None,
+    **params,
+) -> SwinUNet:
+    try:
+        model = SwinUNet(num_classes, img_size=img_size, in_channels=in_channels, **params)
+    except ValueError as exc:
+        raise ConfigError(f"swin_unet: {exc}") from exc
+    model.pretrained_report = load_swin_pretrained(model, pretrained) if pretrained else None
+    return model
+
+
+BUILDERS: dict[str, Callable[..., nn.Module]] = {"unet": _build_unet, "swin_unet": _build_swin_unet}
+
+
+def build_model(
+    name: str, num_classes: int, img_size: int, in_channels: int = 1, **params
+) -> nn.Module:
+    """Build a segmentation network with ``forward`` and ``forward_masked``."""
+    if name not in NETWORK_SETTINGS:
+        raise ConfigError(f"unknown model {name!r}; valid names: {', '.join(sorted(NETWORK_SETTINGS))}")
+    unknown = sorted(set(params) - set(model_params(name)))
+    if unknown:
+        raise ConfigError(
+            f"{name}: unknown parameter(s) {', '.join(unknown)}; "
+            f"valid: {', '.join(model_params(name))}"
+        )
+    return BUILDERS[name](num_classes, img_size, in_channels, **params)
+
+
+def build_discriminator(num_classes: int, **params) -> PatchDiscriminator:
+    """Patch discriminator on (B, num_classes, H, W) softmax maps; params: base."""
+    try:
+        return PatchDiscriminator(num_classes, **params)
+    except TypeError as exc:
+        raise ConfigError(f"discriminator: {exc}") from exc
