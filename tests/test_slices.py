@@ -7,11 +7,9 @@ import pytest
 import torch
 
 from advmim.data.slices import (
-    LabeledSlices,
-    UnlabeledSlices,
+    SliceDataset,
     augment_slice,
     labeled_slice_names,
-    list_cases,
     load_volume,
     unlabeled_slice_names,
 )
@@ -21,7 +19,7 @@ from advmim.errors import InputError
 
 @pytest.fixture(scope="module")
 def labeled(phantom_data):
-    return LabeledSlices(phantom_data, labeled_slice_names(phantom_data, 1), img_size=32, seed=0)
+    return SliceDataset(phantom_data, labeled_slice_names(phantom_data, 1), img_size=32, seed=0)
 
 
 def test_items_have_training_shapes_and_dtypes(labeled):
@@ -70,17 +68,17 @@ def test_unlabeled_and_labeled_names_partition_training_slices(phantom_data):
     drawn = labeled_slice_names(phantom_data, 2, draw_seed=7)
     assert drawn == labeled_slice_names(phantom_data, 2, draw_seed=7)
     assert len({s.split("_")[0] for s in drawn}) == 2
-    unlabeled = UnlabeledSlices(phantom_data, rest, img_size=16)
+    unlabeled = SliceDataset(phantom_data, rest, img_size=16, with_label=False)
     assert "label" not in unlabeled[0] and unlabeled[0]["image"].shape == (1, 16, 16)
-    assert UnlabeledSlices(phantom_data, rest, 16, keep_label=True)[0]["label"].shape == (16, 16)
+    assert SliceDataset(phantom_data, rest, 16)[0]["label"].shape == (16, 16)
     with pytest.raises(InputError, match="labeled/3.list: list file not found"):
         labeled_slice_names(phantom_data, 3)
     with pytest.raises(InputError, match="nope_slice_0.h5: h5 file not found"):
-        LabeledSlices(phantom_data, ["nope_slice_0"], 16)
+        SliceDataset(phantom_data, ["nope_slice_0"], 16)
 
 
-def test_load_volume_and_list_cases(phantom_data):
-    case = list_cases(phantom_data, "val")[0]
+def test_load_volume(phantom_data):
+    case = read_list(phantom_data / "val.list")[0]
     image, label, spacing = load_volume(phantom_data, case)
     assert image.dtype == np.float32 and label.dtype == np.uint8 and image.shape == label.shape
     assert image.ndim == 3 and len(spacing) == 3 and 5.0 <= spacing[0] <= 10.0

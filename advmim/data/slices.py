@@ -40,11 +40,6 @@ def _read_h5(path: Path, with_label: bool = True) -> tuple[np.ndarray, np.ndarra
     return image, label, attrs
 
 
-def list_cases(data_dir: str | Path, split: str) -> list[str]:
-    """Case names of ``split`` (``train``, ``val`` or ``test``) from ``DATA/<split>.list``."""
-    return read_list(Path(data_dir) / f"{split}.list")
-
-
 def load_volume(
     data_dir: str | Path, case: str
 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float] | None]:
@@ -167,18 +162,3 @@ class SliceDataset(Dataset):
             item["label"] = torch.from_numpy(label.astype(np.int64))
         return item
 
-
-class LabeledSlices(SliceDataset):
-    """Labeled slices: items hold ``image`` (1, H, W) float32 and ``label`` (H, W) int64."""
-
-    def __init__(self, data_dir, names, img_size, augment=True, seed=0, image_order=0):
-        super().__init__(data_dir, names, img_size, augment, seed, True, image_order)
-
-
-class UnlabeledSlices(SliceDataset):
-    """Unlabeled slices: ``image`` only, or also ``label`` with ``keep_label`` (diagnostics only)."""
-
-    def __init__(
-        self, data_dir, names, img_size, augment=True, seed=0, keep_label=False, image_order=0
-    ):
-        super().__init__(data_dir, names, img_size, augment, seed, keep_label, image_order)
