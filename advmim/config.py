@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ FIXED_TRAIN_PATIENTS = {"acdc": 70}
 BYOD_CASES = {"synapse": 18, "promise12": 50}  # training cases of the bring-your-own datasets
 
 
+@functools.cache
 def load_schema() -> dict:
     """The JSON schema every configuration must satisfy."""
     text = resources.files("advmim.schemas").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
@@ -288,3 +290,27 @@ def run_settings(config: dict, method: str, labeled: int, seed: int, variant: st
         "method_params": params,
         **({"plugins": plugins} if plugins else {}),
     }
+
+
+MIM = "mim"  # models.swin_unet.pretrained value: the encoder pretrained by rule pretrain_mim
+
+
+def pretrain_settings(config: dict, settings: dict) -> dict:
+    """What the masked-image-modelling pretraining for one run's Swin-UNet needs: the dataset,
+    the run's input size and Swin-UNet settings, and ``pretrain:`` (its own augmentation, LR,
+    ...). Runs that agree on these share one pretraining (:func:`pretrain_key`)."""
+    config = fill_defaults(copy.deepcopy(config))
+    swin = {k: v for k, v in settings["models"].get("swin_unet", {}).items() if not k.startswith("pretrained")}
+    return {"dataset": settings["dataset"], "img_size": settings["img_size"], "swin_unet": swin,
+            "threads": settings["threads"], "device": settings["device"], "pretrain": config["pretrain"]}
+
+
+def pretrain_key(pretraining: dict) -> str:
+    """A short stable name for one pretraining's settings (threads and device are not part of
+    it: where it runs does not choose which pretraining a run asks for)."""
+    import hashlib
+    import json
+
+    text = json.dumps({k: v for k, v in pretraining.items() if k not in ("threads", "device")},
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

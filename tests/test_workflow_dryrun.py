@@ -182,3 +182,30 @@ def test_plan_counts_exactly_the_dags_training_jobs(workdir, configfile):
         assert sum(r.runs for r in rows) == len(jobs.get("train", [])), (configfile, targets)
         planned = {j["output"].split("/runs/")[1].split("/")[1] for j in jobs.get("train", [])}
         assert {r.run for r in rows} == planned
+
+
+def test_mim_pretraining_runs_once_before_every_swin_unet_run(workdir):
+    """pretrained: mim plans one pretrain_mim job per dataset and settings: every Swin-UNet run
+    (CTCT, AdvMIM, all seeds and labeled subsets) waits for the same encoder file; U-Net-only
+    runs do not; a changed input size is another pretraining."""
+    overlay = workdir / "mim.yaml"
+    overlay.write_text(yaml.safe_dump({
+        "seeds": [1, 2], "methods": ["supervised_unet", "ctct", "advmim"],
+        "models": {"swin_unet": {"pretrained": "mim"}},
+    }))
+    rc, jobs, log = plan(workdir, str(overlay))
+    assert rc == 0, log
+    (pretrain,) = jobs["pretrain_mim"]
+    weights = pretrain["output"].split(", ")[0]
+    assert re.fullmatch(rf"{workdir}/res/pretrained/phantom/mim_[0-9a-f]{{12}}\.pt", weights)
+    assert "advmim pretrain-mim --data" in pretrain["shell"] and '"mask_ratio": 0.6' in pretrain["shell"]
+    waits = [r for r in jobs["train"] if weights in r.get("input", [])]
+    assert {r["output"].split("/")[-4] for r in waits} == {"ctct", "advmim"} and len(waits) == 8
+    assert all(f'"pretrained": "{weights}"' in r["shell"] for r in waits)
+    overlay.write_text(yaml.safe_dump({
+        "methods": ["ctct", "advmim"], "models": {"swin_unet": {"pretrained": "mim"}},
+        "method_training": {"ctct": {"img_size": 32}},
+    }))
+    rc, jobs, log = plan(workdir, str(overlay))
+    assert rc == 0, log
+    assert len(jobs["pretrain_mim"]) == 2

@@ -30,6 +30,8 @@ SWIN_T_SHAPES = {
     "layers.0.blocks.0.attn.relative_position_bias_table": (169, 3),
 }
 _BUFFERS = ("relative_position_index", "attn_mask")
+# "layout" of a checkpoint already in this SwinUNet's key layout (advmim pretrain-mim): no remap
+ADVMIM_LAYOUT = "advmim-swin-unet"
 
 
 @dataclass
@@ -48,8 +50,9 @@ class PretrainedReport:
         )
 
 
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Read a local checkpoint (torch or safetensors); unwraps ``model``/``state_dict``."""
+def read_state_dict(path: str | Path, with_layout: bool = False):
+    """Read a local checkpoint (torch or safetensors); unwraps ``model``/``state_dict``. With
+    ``with_layout``: (state dict, the checkpoint's ``layout`` entry or None)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"pretrained Swin weights not found: {path}. {HOW_TO_GET}")
@@ -62,12 +65,14 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any read failure is a bad input file
         raise InputError(path, f"cannot read pretrained weights ({exc})") from exc
+    layout = sd.get("layout") if isinstance(sd, dict) else None
     for key in ("model", "state_dict"):
         if isinstance(sd, dict) and isinstance(sd.get(key), dict):
             sd = sd[key]
     if not isinstance(sd, dict):
         raise InputError(path, "not a state dict")
-    return {k.removeprefix("module."): v for k, v in sd.items() if torch.is_tensor(v)}
+    sd = {k.removeprefix("module."): v for k, v in sd.items() if torch.is_tensor(v)}
+    return (sd, layout) if with_layout else sd
 
 
 def _rel_pos_module(key: str) -> str | None:
@@ -113,7 +118,9 @@ def load_swin_pretrained(model: nn.Module, path: str | Path) -> PretrainedReport
             "pretrained: imagenet is resolved to a file by the workflow (rule download_weights); "
             "outside it run `advmim download-weights swin-t --out FILE` and set pretrained: FILE"
         )
-    src = to_timm_layout(read_state_dict(path), model)
+    src, layout = read_state_dict(path, with_layout=True)
+    if layout != ADVMIM_LAYOUT:  # the Microsoft (or timm) Swin-T layout
+        src = to_timm_layout(src, model)
     own = model.state_dict()
     n_stages = len(model.layers)
     report = PretrainedReport(str(path))

@@ -147,10 +147,14 @@ SPLIT_TEXT = {"test": "test split", "val": "validation split",
 
 
 def _pretrained_text(pretrained: str | None) -> str:
+    from advmim.config import MIM
     from advmim.models.settings import IMAGENET, SWIN_T_FILE
 
     if not pretrained:
         return "trained from scratch (no pretrained weights)"
+    if pretrained == MIM:
+        return ("pretrained by masked image modelling on this dataset's training images, no labels "
+                "(pretrained: mim; not the paper's ImageNet Swin-T)")
     return f"ImageNet Swin-T ({SWIN_T_FILE if pretrained == IMAGENET else pretrained})"
 
 

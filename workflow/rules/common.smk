@@ -4,7 +4,7 @@ import os
 import sys
 from types import SimpleNamespace
 
-from advmim.config import check_data_source, run_settings, validate_config
+from advmim.config import MIM, check_data_source, pretrain_key, pretrain_settings, run_settings, validate_config
 from advmim.jobs import run_identity, train_jobs, training_uses_gpu
 from advmim.models.settings import IMAGENET, SWIN_T_FILE
 
@@ -24,14 +24,40 @@ TRAIN_GPU = int(training_uses_gpu(config["training"]["device"]))
 SWIN_WEIGHTS = f"{R}/pretrained/{SWIN_T_FILE}"  # pretrained: imagenet, downloaded once
 
 
+def mim_file(pretraining):
+    """The encoder file rule pretrain_mim writes for one pretraining's settings."""
+    return f"{R}/pretrained/{pretraining['dataset']}/mim_{pretrain_key(pretraining)}.pt"
+
+
 def run_config(wildcards):
-    """run_settings of one run, with pretrained: imagenet resolved to the downloaded file."""
+    """run_settings of one run, with pretrained: imagenet resolved to the downloaded file and
+    pretrained: mim to the masked-image-modelling encoder of its settings."""
     method, variant = run_identity(config, wildcards.run)
     settings = run_settings(config, method, int(wildcards.labeled), int(wildcards.seed), variant)
     swin = settings.get("models", {}).get("swin_unet", {})
     if swin.get("pretrained") == IMAGENET:
         swin["pretrained"] = SWIN_WEIGHTS
+    elif swin.get("pretrained") == MIM:
+        swin["pretrained"] = mim_file(pretrain_settings(config, settings))
     return settings
+
+
+def mim_pretrainings():
+    """{key: pretraining settings} of every training job whose Swin-UNet starts from pretrained:
+    mim (one pretraining per dataset and settings, shared by all seeds and methods)."""
+    from advmim.methods import method_card
+
+    out = {}
+    for job in train_jobs(config):
+        settings = run_settings(config, job.method, job.labeled, job.seed, job.variant)
+        swin = settings.get("models", {}).get("swin_unet", {})
+        if swin.get("pretrained") == MIM and "S" in method_card(job.method).reported:
+            pretraining = pretrain_settings(config, settings)
+            out[pretrain_key(pretraining)] = pretraining
+    return out
+
+
+MIM_PRETRAININGS = mim_pretrainings()
 
 
 def settings_json(wildcards):
