@@ -13,6 +13,7 @@ included). Evaluation is not counted (seconds per run next to hours of training)
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,13 +116,13 @@ def _pick(entries: list[dict], method: str, training: dict) -> dict | None:
 
 
 def merge_configs(base: dict, override: dict) -> dict:
-    """Snakemake's ``--configfile`` semantics: nested mappings merged, other values replaced."""
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge_configs(out[key], value)
-        else:
-            out[key] = value
+    """``override`` merged over ``base`` by the very function Snakemake merges each
+    ``--configfile`` with (``snakemake.utils.update_config``: nested mappings merged, other values
+    replaced), so the plan reads the configuration the DAG reads."""
+    from snakemake.utils import update_config
+
+    out = copy.deepcopy(base)
+    update_config(out, copy.deepcopy(override))
     return out
 
 
