@@ -95,11 +95,14 @@ def dice_vs_labeled(df: pd.DataFrame, out_base: str | Path) -> list[Path]:
     """Mean Dice (%) vs labeled patients per table row; error bars = std over seeds (none if n = 1)."""
     summary = summarise(df)
     fig, ax = plt.subplots(figsize=(6, 4))
-    for (method, variant, network), grp in summary.groupby(["method", "variant", "network"], dropna=False, sort=False):
+    rows = summary.groupby(["method", "variant", "network"], dropna=False, sort=False)
+    colours = plt.get_cmap("tab20").colors  # 20 distinct colours; markers tell repeats apart
+    for i, ((method, variant, network), grp) in enumerate(rows):
         grp = grp.sort_values("labeled")
         label = row_label(method, network, variant if isinstance(variant, str) else None)
         ax.errorbar(grp["labeled"], 100 * grp["dice"], yerr=100 * grp["dice_std"].fillna(0),
-                    marker="o", capsize=3, label=label)
+                    marker="osD^v<>"[i // len(colours) % 7], color=colours[i % len(colours)],
+                    capsize=3, label=label)
     ax.set_xlabel("labeled patients")
     ax.set_ylabel("Dice (%), mean over classes")
     ax.set_xticks(sorted(summary["labeled"].unique()))
