@@ -314,3 +314,19 @@ def pretrain_key(pretraining: dict) -> str:
     text = json.dumps({k: v for k, v in pretraining.items() if k not in ("threads", "device")},
                       sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def mim_pretrainings(config: dict) -> dict[str, dict]:
+    """``{key: pretraining settings}`` of every training job whose Swin-UNet starts from
+    ``pretrained: mim``: one pretraining per dataset and settings, shared by all runs."""
+    from advmim.jobs import train_jobs
+    from advmim.methods import method_card
+
+    out = {}
+    for job in train_jobs(config):
+        settings = run_settings(config, job.method, job.labeled, job.seed, job.variant)
+        swin = settings["models"].get("swin_unet", {})
+        if swin.get("pretrained") == MIM and "S" in method_card(job.method).reported:
+            pretraining = pretrain_settings(config, settings)
+            out[pretrain_key(pretraining)] = pretraining
+    return out

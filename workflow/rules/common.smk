@@ -4,7 +4,8 @@ import os
 import sys
 from types import SimpleNamespace
 
-from advmim.config import MIM, check_data_source, pretrain_key, pretrain_settings, run_settings, validate_config
+from advmim.config import (MIM, check_data_source, mim_pretrainings, pretrain_key, pretrain_settings,
+                           run_settings, validate_config)
 from advmim.jobs import run_identity, train_jobs, training_uses_gpu
 from advmim.models.settings import IMAGENET, SWIN_T_FILE
 
@@ -42,22 +43,7 @@ def run_config(wildcards):
     return settings
 
 
-def mim_pretrainings():
-    """{key: pretraining settings} of every training job whose Swin-UNet starts from pretrained:
-    mim (one pretraining per dataset and settings, shared by all seeds and methods)."""
-    from advmim.methods import method_card
-
-    out = {}
-    for job in train_jobs(config):
-        settings = run_settings(config, job.method, job.labeled, job.seed, job.variant)
-        swin = settings.get("models", {}).get("swin_unet", {})
-        if swin.get("pretrained") == MIM and "S" in method_card(job.method).reported:
-            pretraining = pretrain_settings(config, settings)
-            out[pretrain_key(pretraining)] = pretraining
-    return out
-
-
-MIM_PRETRAININGS = mim_pretrainings()
+MIM_PRETRAININGS = mim_pretrainings(config)  # key -> settings of rule pretrain_mim
 
 
 def settings_json(wildcards):
