@@ -77,7 +77,8 @@ def pretrain_mim(settings: dict, data_dir: str | Path, out: str | Path, device: 
                  progress: bool = True) -> Path:
     """Pretrain a SwinUNet encoder with ``settings`` (advmim.config.pretrain_settings) on the
     training slices of ``data_dir``; write the checkpoint to ``out`` (atomically)."""
-    from advmim.data.slices import SliceDataset, augment_slice
+    from advmim.data.slices import SliceDataset
+    from advmim.train.loop import make_batch
 
     check_pretrain_settings(settings)
     device = device or torch.device("cpu")
@@ -107,9 +108,7 @@ def pretrain_mim(settings: dict, data_dir: str | Path, out: str | Path, device: 
         for group in optimizer.param_groups:
             group["lr"] = lr
         torch.manual_seed(derive_seed(seed, it, "torch"))
-        batch = [augment_slice(images.images[i], None, rng, size, recipe=p["augmentation"])[0]
-                 for i, rng in zip(sampler.indices(it), sampler.sample_rngs(it), strict=True)]
-        x = torch.from_numpy(np.stack(batch)[:, None]).to(device)
+        x, _ = make_batch(images, sampler, it, device, p["augmentation"])
         gen = torch_generator(derive_seed(seed, it, "mask"), device)
         mask = token_block_mask(x.shape[0], size, size, block, swin.patch_size, p["mask_ratio"], gen,
                                 device=device)
