@@ -65,6 +65,22 @@ def bench_settings(
     return settings
 
 
+def make_default_data(work: Path, advmim) -> Path:
+    """The embedded default's phantom (its size, zoom, split and labeled subsets), generated and
+    converted once under ``work/data``; ``advmim(*args)`` runs the command line."""
+    config = load_config(DEFAULT_CONFIG)
+    data = work / "data"
+    if (data / "dataset.json").is_file():
+        return data
+    ph, split = config["dataset"]["phantom"], config["dataset"]["split"]
+    advmim("phantom", "--out", str(work / "raw"), "--patients", str(ph["patients"]),
+           "--seed", str(ph["seed"]), "--size", str(ph["size"]), "--zoom", *map(str, ph["zoom"]))
+    advmim("convert", "phantom", "--raw", str(work / "raw" / "database"), "--out", str(data),
+           "--val", str(split["val"]), "--test", str(split["test"]), "--seed", str(split["seed"]),
+           "--labeled", *map(str, config["labeled"]))
+    return data
+
+
 def build_method(settings: dict, device: torch.device | str = "cpu"):
     torch.manual_seed(settings["seed"])
     return get_method(settings["method"])(settings, torch.device(device))

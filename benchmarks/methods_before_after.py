@@ -26,6 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from common import make_default_data  # noqa: E402
+
 SETTINGS_CODE = (
     "import json, sys; from advmim.config import load_config, run_settings; "
     "c = load_config('config/config.yaml'); "
@@ -38,23 +41,6 @@ def advmim(tree: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     return subprocess.run([sys.executable, "-m", "advmim", *args], cwd=tree, env=env,
                           check=True, capture_output=True, text=True, **kwargs)
-
-
-def make_data(work: Path) -> Path:
-    """The embedded default's phantom, converted once (this checkout's code)."""
-    import yaml
-
-    data = work / "data"
-    if (data / "dataset.json").is_file():
-        return data
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    ph, split = config["dataset"]["phantom"], config["dataset"]["split"]
-    advmim(REPO, "phantom", "--out", str(work / "raw"), "--patients", str(ph["patients"]),
-           "--seed", str(ph["seed"]), "--size", str(ph["size"]))
-    advmim(REPO, "convert", "phantom", "--raw", str(work / "raw" / "database"), "--out", str(data),
-           "--val", str(split["val"]), "--test", str(split["test"]), "--seed", str(split["seed"]),
-           "--labeled", *map(str, config["labeled"]))
-    return data
 
 
 def run_one(tree: Path, version: str, method: str, labeled: int, seed: int, data: Path,
@@ -105,7 +91,7 @@ def main() -> None:
         if not trees[version].exists():
             subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach",
                             str(trees[version]), rev], check=True, capture_output=True)
-    data = make_data(args.work)
+    data = make_default_data(args.work, lambda *a: advmim(REPO, *a))
     from advmim.methods import get_method
 
     def labeled_of(m):  # upper bounds train on every label: one run, at the smallest subset

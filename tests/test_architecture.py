@@ -105,6 +105,26 @@ print(sorted({m.split(".")[0] for m in sys.modules} & {"torch", "timm", "monai"}
     assert out[0] == "[]" and int(out[1]) > 10
 
 
+def test_a_unet_only_job_does_not_import_timm():
+    """timm (~2 s of every job's start on a 2-core CPU) is imported by the jobs that build a
+    Swin-UNet only: a U-Net method trains without it."""
+    import subprocess
+    import sys
+
+    code = """
+import sys, torch
+from advmim.methods import get_method
+from advmim.models import build_model
+get_method("supervised_unet"), get_method("advmim"), build_model("unet", 4, 32)
+print("timm" in sys.modules, end=" ")
+build_model("swin_unet", 4, 32, embed_dim=12, depths=(1, 1), num_heads=(1, 1))
+print("timm" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == ["False", "True"]
+
+
 def test_method_classes_carry_their_cards():
     """A built-in class's metadata is its card's (one source), and its module is the card's."""
     from advmim.methods import get_method, method_card, method_names

@@ -116,7 +116,7 @@ def test_method_and_network_settings_are_validated_before_any_job(config):
     config["method_params"] = {"advmim": {"mask_ratio": 1.5, "mask_block": "big"},
                                "cps": {"init": "orthogonal", "cros_on_labeled": True}}
     config["ablations"] = {"bad": {"method": "uamt", "params": {"mc_passes": 1.5}}}
-    config["models"] = {"unet": {"channels": "wide", "nosuch": 1}, "vit": {}}
+    config["models"] = {"unet": {"channels": "wide", "nosuch": 1}, "vit": {}, "discriminator": {"base": 1.5}}
     with pytest.raises(ConfigError) as err:
         validate_config(config, source="my.yaml")
     text = str(err.value)
@@ -130,6 +130,7 @@ def test_method_and_network_settings_are_validated_before_any_job(config):
         "models/unet/channels: expected a list",
         "models/unet/nosuch: unknown setting",
         "models/vit: unknown network",
+        "models/discriminator/base: expected an integer",
     ):
         assert fragment in text, fragment
 
@@ -182,7 +183,7 @@ def test_missing_keys_take_the_schema_defaults_everywhere(config):
     validate_config(bare)
     assert bare["training"]["threads"] == 1 and bare["training"]["checkpoint_every"] == 100
     assert bare["training"]["augmentation"] == "ssl4mis" and bare["training"]["grad_clip"] is None
-    assert bare["dataset"]["phantom"] == {"patients": 24, "seed": 2025, "size": 96}
+    assert bare["dataset"]["phantom"] == {"patients": 24, "seed": 2025, "size": 96, "zoom": [1, 1]}
     assert bare["evaluation"]["split"] == "test"
     assert bare["method_training"] == {"advmim": {"grad_clip": 5.0}}  # no defaults in overrides
     settings = run_settings(bare, "advmim", 2, 0)

@@ -178,3 +178,16 @@ def test_method_networks_memory_layout(channels_last, tiny_settings):
     assert not weight.is_contiguous(
         memory_format=torch.contiguous_format if channels_last else torch.channels_last
     )
+
+
+def test_advmim_discriminators_take_the_configured_width(tiny_settings):
+    from advmim.methods import get_method
+
+    assert build_discriminator(4).net[0].out_channels == 64  # the authors' width by default
+    settings = tiny_settings("advmim")
+    settings["models"]["discriminator"] = {"base": 8}
+    method = get_method("advmim")(settings, torch.device("cpu"))
+    assert {method.nets[d].net[0].out_channels for d in ("D_S", "D_C")} == {8}
+    assert method.nets["D_S"].net[-1].in_channels == 64  # 8 -> 16 -> 32 -> 64 -> 1
+    with pytest.raises(ConfigError, match="discriminator: unknown parameter"):
+        build_discriminator(4, width=8)

@@ -143,3 +143,20 @@ def test_cli_writes_phantom_and_rejects_bad_options(tmp_path, capsys):
     assert "--patients" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="--size"):
         write_phantom(tmp_path, 0, 1, size=(8, 8))
+
+
+def test_zoom_narrows_the_field_of_view_around_the_heart(tmp_path, capsys):
+    def heart_fraction(patients):
+        return np.mean([(p.frames[1][1] > 0).mean() for p in patients])
+
+    wide = [generate_patient(seed=0, number=n, size=(32, 32)) for n in range(1, 5)]
+    narrow = [generate_patient(seed=0, number=n, size=(32, 32), zoom=(2.5, 2.5)) for n in range(1, 5)]
+    assert {p.frames[1][0].shape[1:] for p in narrow} == {(32, 32)}
+    assert heart_fraction(narrow) > 3 * heart_fraction(wide)  # ~ zoom^2 = 6.25 (some cropped)
+    for p in narrow:  # the heart stays in view: every class is present
+        assert set(np.unique(p.frames[1][1])) == {0, 1, 2, 3}
+        assert 1.2 / 2.5 <= p.spacing[1] == p.spacing[2] <= 1.8 / 2.5
+    drawn = [generate_patient(seed=0, number=n, size=(32, 32), zoom=(1.8, 3.2)) for n in range(1, 9)]
+    assert len({p.spacing[1] for p in drawn}) == 8  # a field of view per patient
+    assert main(["phantom", "--out", str(tmp_path), "--patients", "1", "--zoom", "3", "2"]) == 2
+    assert "--zoom" in capsys.readouterr().err

@@ -204,7 +204,7 @@ def test_mim_pretraining_runs_once_before_every_swin_unet_run(workdir):
     assert all(f'"pretrained": "{weights}"' in r["shell"] for r in waits)
     overlay.write_text(yaml.safe_dump({
         "methods": ["ctct", "advmim"], "models": {"swin_unet": {"pretrained": "mim"}},
-        "method_training": {"ctct": {"img_size": 32}},
+        "method_training": {"ctct": {"img_size": 64}},
     }))
     rc, jobs, log = plan(workdir, str(overlay))
     assert rc == 0, log

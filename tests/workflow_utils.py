@@ -21,6 +21,7 @@ def tiny_config(results_dir: Path, methods=("supervised_unet", "ctct", "advmim",
     config["dataset"]["phantom"] = {"patients": 6, "seed": 0, "size": 48}
     config["dataset"]["split"] = {"val": 1, "test": 1, "seed": 0}
     config["labeled"] = [1, 2]
+    config["seeds"] = [1337]
     config["methods"] = list(methods)
     config["training"].update(img_size=32, iterations=iterations, batch_labeled=2, batch_unlabeled=2,
                               checkpoint_every=2, device="cpu", threads=1)

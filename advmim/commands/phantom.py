@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from advmim.config import schema_default
     from advmim.data.phantom import DEFAULT_SLICES
 
-    default = {key: schema_default("dataset", "phantom", key) for key in ("patients", "seed", "size")}
+    default = {key: schema_default("dataset", "phantom", key) for key in ("patients", "seed", "size", "zoom")}
 
     parser.add_argument(
         "--out",
@@ -47,6 +47,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"and axis (default: {default['size']})",
     )
     parser.add_argument(
+        "--zoom",
+        type=float,
+        nargs="+",
+        default=default["zoom"],
+        metavar="Z",
+        help="field of view: draw on a canvas Z times the size and keep the window around the "
+        "heart (1 = whole thorax); one value, or MIN MAX drawn per patient "
+        f"(default: {' '.join(map(str, default['zoom']))})",
+    )
+    parser.add_argument(
         "--slices",
         type=int,
         nargs="+",
@@ -57,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _range(values: list[int], option: str) -> tuple[int, int]:
+def _range(values: list, option: str) -> tuple:
     from advmim.errors import ConfigError
 
     if len(values) not in (1, 2):
@@ -70,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     from advmim.io import staged_dir
 
     size, slices = _range(args.size, "--size"), _range(args.slices, "--slices")
+    zoom = _range(args.zoom, "--zoom")
     with staged_dir(args.out, NAME, overwrite=args.overwrite) as stage:
-        write_phantom(stage, args.seed, args.patients, size, slices)
+        write_phantom(stage, args.seed, args.patients, size, slices, zoom)
     print(f"wrote {args.patients} phantom patients to {args.out / 'database' / 'training'}")
     return 0

@@ -4,7 +4,7 @@ Each patient gets an LV blood pool, a myocardial ring and an RV crescent against
 shrinking from base to apex; the ES frame has smaller cavities and a thicker myocardium.
 The image is made hard on purpose: tissue intensities overlap, distractors (chest wall, fat,
 lungs, liver, great vessels, papillary muscles) look like heart structures, and a bias field,
-partial-volume blur and Rician noise are added. Everything is drawn from ``numpy`` Generators
+partial-volume blur and Rician noise are added, and each patient gets its own contrast (gamma). Everything is drawn from ``numpy`` Generators
 seeded by (seed, patient number), so the same seed gives bitwise identical files.
 """
 
@@ -211,6 +211,8 @@ class _Scene:
         self.through_plane = rng.uniform(0.05, 0.2)
         self.noise = rng.uniform(0.025, 0.06)
         self.slice_gain = rng.uniform(0.92, 1.08, n)
+        # scanner/sequence contrast: a per-patient gamma (log-uniform in [1/1.7, 1.7])
+        self.gamma = float(np.exp(rng.uniform(-np.log(1.7), np.log(1.7))))
 
     def _disk(self, yy, xx, center, radius):
         return np.hypot(yy - center[0], xx - center[1]) < radius
@@ -277,7 +279,18 @@ class _Scene:
         sigma = self.noise * float(img.max())
         real = img + sigma * rng.standard_normal(img.shape)
         imag = sigma * rng.standard_normal(img.shape)
-        return np.sqrt(real**2 + imag**2)
+        img = np.sqrt(real**2 + imag**2)
+        top = float(img.max())
+        return top * (img / top) ** self.gamma
+
+
+def _crop_window(rng: np.random.Generator, heart: Heart, canvas: tuple[int, int], out: tuple[int, int]):
+    """(y0, x0) of an ``out``-sized window of the canvas around the heart (+-5 % jitter)."""
+    corner = []
+    for c, full, size in zip(heart.center, canvas, out, strict=True):
+        start = int(round(c - size / 2 + rng.uniform(-0.05, 0.05) * size))
+        corner.append(min(max(0, start), full - size))
+    return tuple(corner)
 
 
 def generate_patient(
@@ -285,19 +298,32 @@ def generate_patient(
     number: int,
     size: tuple[int, int] = DEFAULT_SIZE,
     slices: tuple[int, int] = DEFAULT_SLICES,
+    zoom: tuple[float, float] = (1.0, 1.0),
 ) -> PhantomPatient:
-    """Generate patient ``number`` (1-based) of the phantom drawn from ``seed``."""
+    """Generate patient ``number`` (1-based) of the phantom drawn from ``seed``.
+
+    A ``zoom`` > 1 (drawn per patient from the (min, max) range) narrows the field of view: the
+    patient is drawn on a canvas ``zoom`` times the image size and the image is the window
+    around the heart (the heart fills more of it, as in a cardiac crop); the pixel spacing
+    shrinks by the same factor, so patients differ in heart size as scanners' fields of view do.
+    """
     rng = np.random.default_rng([seed, number])
     h, w = (int(rng.integers(size[0], size[1] + 1)) for _ in range(2))
     n = int(rng.integers(slices[0], slices[1] + 1))
+    out_shape = (h, w)
+    zoom = float(rng.uniform(*zoom)) if zoom[0] != zoom[1] else float(zoom[0])
+    if zoom != 1.0:
+        h, w = int(round(h * zoom)), int(round(w * zoom))
     scale = min(h, w) / NOMINAL_SIZE
     group = str(rng.choice(GROUPS))
     heart = _sample_heart(rng, group, (h, w), scale)
     scene = _Scene(rng, heart, (n, h, w), scale)
     nb_frame = int(rng.integers(20, 31))
     es = int(rng.integers(8, 15))
-    spacing = (float(rng.uniform(5.0, 10.0)), *(float(rng.uniform(1.2, 1.8)),) * 2)
+    spacing = (float(rng.uniform(5.0, 10.0)), *(float(rng.uniform(1.2, 1.8)) / zoom,) * 2)
     jitters = rng.uniform(-0.04, 0.04, n)
+    y0, x0 = _crop_window(rng, heart, (h, w), out_shape) if zoom != 1.0 else (0, 0)
+    window = (slice(None), slice(y0, y0 + out_shape[0]), slice(x0, x0 + out_shape[1]))
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     frames = {}
     for frame, is_es in ((1, False), (es, True)):
@@ -312,7 +338,7 @@ def generate_patient(
             label[z][anat["lv"]] = 3
         image = scene.finish(rng, clean)
         image = np.clip(np.round(image * rng.uniform(300, 900)), 0, 32767).astype(np.int16)
-        frames[frame] = (image, label)
+        frames[frame] = (image[window], label[window])
     info = {
         "ED": 1,
         "ES": es,
@@ -352,6 +378,7 @@ def write_phantom(
     patients: int,
     size: tuple[int, int] = DEFAULT_SIZE,
     slices: tuple[int, int] = DEFAULT_SLICES,
+    zoom: tuple[float, float] = (1.0, 1.0),
 ) -> Path:
     """Write ``patients`` phantom patients under ``out/database/training``; returns ``out/database``."""
     if patients < 1:
@@ -360,7 +387,9 @@ def write_phantom(
         raise ConfigError(f"--size must be >= 16 with min <= max, got {size}")
     if not 1 <= slices[0] <= slices[1]:
         raise ConfigError(f"--slices must be >= 1 with min <= max, got {slices}")
+    if not 1.0 <= zoom[0] <= zoom[1] <= 4.0:
+        raise ConfigError(f"--zoom must be in [1, 4] with min <= max, got {zoom}")
     training = Path(out) / "database" / "training"
     for number in range(1, patients + 1):
-        write_patient(generate_patient(seed, number, size, slices), training)
+        write_patient(generate_patient(seed, number, size, slices, zoom), training)
     return training.parent

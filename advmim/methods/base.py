@@ -98,7 +98,8 @@ class Method:
         return net
 
     def discriminator(self) -> nn.Module:
-        return build_discriminator(self.num_classes)
+        """A patch discriminator with the run's ``models.discriminator`` settings."""
+        return build_discriminator(self.num_classes, **self.settings.get("models", {}).get("discriminator", {}))
 
     def update(self, loss: torch.Tensor, names: list[str], retain_graph: bool = False) -> None:
         """Zero grads, backpropagate ``loss``, clip and step the optimisers of ``names``.

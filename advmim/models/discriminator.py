@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from advmim.models.settings import NETWORK_SETTINGS
+
 MIN_SIZE = 32  # five stride-2 convs: 32 px -> a 1x1 patch map
 
 
@@ -16,7 +18,10 @@ class PatchDiscriminator(nn.Module):
     32 px on a side are bilinearly resized up to 32 px first, so the output is at least 1x1.
     """
 
-    def __init__(self, num_classes: int, base: int = 64, negative_slope: float = 0.2):
+    def __init__(
+        self, num_classes: int, base: int = NETWORK_SETTINGS["discriminator"]["base"],
+        negative_slope: float = 0.2,
+    ):
         super().__init__()
         chans = [num_classes, base, 2 * base, 4 * base, 8 * base]
         layers: list[nn.Module] = []

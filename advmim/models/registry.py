@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from torch import nn
 
 from advmim.errors import ConfigError
 from advmim.models.discriminator import PatchDiscriminator
 from advmim.models.pretrained import load_swin_pretrained
-from advmim.models.settings import NETWORK_SETTINGS, model_params
-from advmim.models.swin_unet import SwinUNet
+from advmim.models.settings import model_defaults, model_params
 from advmim.models.unet import UNet
+
+if TYPE_CHECKING:
+    from advmim.models.swin_unet import SwinUNet
 
 
 def _build_unet(num_classes: int, img_size: int, in_channels: int, **params) -> UNet:
@@ -33,6 +36,8 @@ def _build_swin_unet(
     pretrained_url: str | None = None,
     **params,
 ) -> SwinUNet:
+    from advmim.models.swin_unet import SwinUNet  # imports timm (~2 s): only jobs that build one
+
     try:
         model = SwinUNet(num_classes, img_size=img_size, in_channels=in_channels, **params)
     except ValueError as exc:
@@ -48,8 +53,8 @@ def build_model(
     name: str, num_classes: int, img_size: int, in_channels: int = 1, **params
 ) -> nn.Module:
     """Build a segmentation network with ``forward`` and ``forward_masked``."""
-    if name not in NETWORK_SETTINGS:
-        raise ConfigError(f"unknown model {name!r}; valid names: {', '.join(sorted(NETWORK_SETTINGS))}")
+    if name not in BUILDERS:
+        raise ConfigError(f"unknown model {name!r}; valid names: {', '.join(sorted(BUILDERS))}")
     unknown = sorted(set(params) - set(model_params(name)))
     if unknown:
         raise ConfigError(
@@ -60,8 +65,12 @@ def build_model(
 
 
 def build_discriminator(num_classes: int, **params) -> PatchDiscriminator:
-    """Patch discriminator on (B, num_classes, H, W) softmax maps; params: base."""
+    """Patch discriminator on (B, num_classes, H, W) softmax maps; params: ``models.discriminator``
+    settings (base width)."""
+    unknown = sorted(set(params) - set(model_params("discriminator")))
+    if unknown:
+        raise ConfigError(f"discriminator: unknown parameter(s) {', '.join(unknown)}")
     try:
-        return PatchDiscriminator(num_classes, **params)
+        return PatchDiscriminator(num_classes, **{**model_defaults("discriminator"), **params})
     except TypeError as exc:
         raise ConfigError(f"discriminator: {exc}") from exc

@@ -35,6 +35,9 @@ NETWORK_SETTINGS: dict[str, dict] = {
         "pretrained_sha256": None,   # used by the download (workflow)
         "pretrained_url": None,      # a mirror of the official release asset
     },
+    "discriminator": {  # AdvMIM's patch discriminators on softmax maps
+        "base": 64,      # first conv width (authors' train.py: 64; then 2x per stage)
+    },
 }
 
 

@@ -9,6 +9,7 @@ rule phantom:
         patients=config["dataset"]["phantom"]["patients"],
         seed=config["dataset"]["phantom"]["seed"],
         size=config["dataset"]["phantom"]["size"],
+        zoom=" ".join(map(str, config["dataset"]["phantom"]["zoom"])),
     conda:
         CONDA_ENV
     log:
@@ -17,7 +18,7 @@ rule phantom:
         f"{R}/benchmarks/phantom.tsv"
     shell:
         "advmim phantom --out {params.out} --patients {params.patients} "
-        "--seed {params.seed} --size {params.size} > {log} 2>&1"
+        "--seed {params.seed} --size {params.size} --zoom {params.zoom} > {log} 2>&1"
 
 
 localrules:

@@ -1,0 +1,136 @@
+"""Convergence of the embedded default: Dice on the val split vs training length, over seeds.
+
+Usage: python benchmarks/convergence.py [--fractions 0.25 0.5 1 2] [--seeds 1337 1338 1339]
+       [--methods supervised_unet full_unet] [--split val] [--jobs 2] [--work DIR]
+       [--plot docs/img/embedded_convergence.png] [--out FILE.md]
+
+Each (method, labeled subset, seed) is trained with ``fraction x training.iterations`` of
+config/config.yaml (everything else as the default: the LR schedule decays over each run's own
+length) and evaluated on ``--split`` (val: the settings are chosen there, never on test).
+Prints, and writes to ``--out``, mean ± std Dice (%) per length and the convergence check of
+issue 12: the labeled-only U-Net at the smallest labeled subset should change by < 2 points
+between 0.5x and 1x. Runs are kept under ``--work`` and skipped on a rerun (resumable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from common import DEFAULT_CONFIG, make_default_data  # noqa: E402
+
+
+def advmim(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "advmim", *args], cwd=REPO, check=True,
+                   capture_output=True, text=True)
+
+
+def run_one(settings: dict, data: Path, split: str, run: Path) -> float:
+    """Train + evaluate one run (skipped when its metrics exist); mean Dice of network C."""
+    metrics = run.parent / f"{run.name}_{split}.json"
+    if not metrics.is_file():
+        advmim("train", "--data", str(data), "--settings", json.dumps(settings), "--out", str(run),
+               "--threads", "1", "--device", "cpu", "--no-progress")
+        advmim("evaluate", "--model", str(run / "model.pt"), "--data", str(data),
+               "--out", str(metrics), "--split", split, "--threads", "1")
+    return json.loads(metrics.read_text())["networks"]["C"]["mean"]["dice"]["mean"]
+
+
+def mean_sd(values: list[float]) -> tuple[float, float]:
+    pct = [100 * v for v in values]
+    return statistics.mean(pct), (statistics.stdev(pct) if len(pct) > 1 else 0.0)
+
+
+def plot(curves: dict, path: Path, default_its: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for label, points in curves.items():
+        its = sorted(points)
+        means = [points[i][0] for i in its]
+        sds = [points[i][1] for i in its]
+        ax.errorbar(its, means, yerr=sds, marker="o", capsize=3, label=label)
+    ax.axvline(default_its, color="grey", linestyle=":", label=f"default ({default_its})")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("training iterations")
+    ax.set_ylabel("mean Dice % (val)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--fractions", nargs="+", type=float, default=[0.25, 0.5, 1.0, 2.0])
+    ap.add_argument("--seeds", nargs="+", type=int, default=[1337, 1338, 1339])
+    ap.add_argument("--methods", nargs="+", default=["supervised_unet", "full_unet"])
+    ap.add_argument("--split", choices=["val", "test"], default="val")
+    ap.add_argument("--jobs", type=int, default=2, help="runs at once (1 thread each)")
+    ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "advmim-convergence")
+    ap.add_argument("--plot", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+
+    from advmim.config import load_config, run_settings
+    from advmim.methods import method_card
+
+    config = load_config(DEFAULT_CONFIG)
+    base_its = config["training"]["iterations"]
+    data = make_default_data(args.work, advmim)
+    jobs = []
+    for method in args.methods:
+        labeled = [min(config["labeled"])] if method_card(method).all_labels else config["labeled"]
+        for n in labeled:
+            for fraction in args.fractions:
+                its = max(1, round(fraction * base_its))
+                for seed in args.seeds:
+                    settings = run_settings(config, method, n, seed)
+                    settings.update(iterations=its, device="cpu")
+                    run = args.work / "runs" / method / f"L{n}" / f"it{its}" / f"seed{seed}"
+                    jobs.append(((method, n, its), settings, run))
+    with ThreadPoolExecutor(args.jobs) as pool:
+        done = [(key, pool.submit(run_one, s, data, args.split, run)) for key, s, run in jobs]
+        results: dict = {}
+        for key, future in done:
+            results.setdefault(key, []).append(future.result())
+
+    curves: dict = {}
+    lines = [f"Mean Dice % ({args.split} split, network C), mean ± std over seeds {args.seeds}; "
+             f"default iterations {base_its}.", "",
+             "| method | labeled | iterations | Dice |", "|---|---:|---:|---:|"]
+    for (method, n, its), values in results.items():
+        m, sd = mean_sd(values)
+        label = method_card(method).display_name + ("" if method_card(method).all_labels else f", {n} labeled")
+        curves.setdefault(label, {})[its] = (m, sd)
+        lines.append(f"| {method} | {n} | {its} | {m:.2f} ± {sd:.2f} |")
+    smallest = min(config["labeled"])
+    half, full = round(0.5 * base_its), base_its
+    key_half, key_full = ("supervised_unet", smallest, half), ("supervised_unet", smallest, full)
+    if key_half in results and key_full in results:
+        change = mean_sd(results[key_full])[0] - mean_sd(results[key_half])[0]
+        verdict = "converged" if abs(change) < 2 else "NOT converged"
+        lines += ["", f"convergence check: labeled-only U-Net, {smallest} labeled, {half} -> {full} "
+                      f"iterations: {change:+.2f} points ({verdict}: goal < 2)"]
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    if args.plot:
+        plot(curves, args.plot, base_its)
+
+
+if __name__ == "__main__":
+    main()
