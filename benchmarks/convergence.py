@@ -55,7 +55,7 @@ def plot(curves: dict, path: Path, default_its: int) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
     for label, points in curves.items():
         its = sorted(points)
         means = [points[i][0] for i in its]
@@ -63,9 +63,12 @@ def plot(curves: dict, path: Path, default_its: int) -> None:
         ax.errorbar(its, means, yerr=sds, marker="o", capsize=3, label=label)
     ax.axvline(default_its, color="grey", linestyle=":", label=f"default ({default_its})")
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("training iterations")
+    ticks = sorted({i for points in curves.values() for i in points})
+    ax.set_xticks(ticks, [str(i) for i in ticks])
+    ax.minorticks_off()
+    ax.set_xlabel("training iterations (log scale)")
     ax.set_ylabel("mean Dice % (val)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.grid(alpha=0.3)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
