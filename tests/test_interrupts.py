@@ -171,10 +171,12 @@ def test_snakemake_interrupted_as_training_finishes_does_not_retrain(tmp_path):
     `--rerun-incomplete` restores the model instead of training from iteration 0."""
     from tests.workflow_utils import SNAKEMAKE, tiny_config, write_config
 
-    config = tiny_config(tmp_path / "results", methods=("supervised_unet",), iterations=30)
+    # CTCT (a Swin-UNet job: its interpreter, with timm loaded, takes longer to exit after
+    # model.pt than a U-Net job's, so the signal reliably lands before snakemake accepts it)
+    config = tiny_config(tmp_path / "results", methods=("ctct",), iterations=30)
     config["labeled"] = [1]
     configfile = write_config(tmp_path / "c.yaml", config)
-    run = tmp_path / "results" / "runs" / "phantom" / "supervised_unet" / "L1" / "seed0"
+    run = tmp_path / "results" / "runs" / "phantom" / "ctct" / "L1" / "seed0"
     cmd = [str(SNAKEMAKE), str(run / "model.pt"), "-s", str(ROOT / "Snakefile"), "--directory",
            str(tmp_path), "--cores", "1", "--configfile", str(configfile)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -187,7 +189,7 @@ def test_snakemake_interrupted_as_training_finishes_does_not_retrain(tmp_path):
     again = subprocess.run([*cmd, "--rerun-incomplete"], env=env, capture_output=True, text=True,
                            timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr
-    log = (tmp_path / "results" / "logs" / "train" / "phantom" / "supervised_unet_L1_seed0.log").read_text()
+    log = (tmp_path / "results" / "logs" / "train" / "phantom" / "ctct_L1_seed0.log").read_text()
     assert "restored from" in log and (run / "model.pt").is_file(), log
 
 
