@@ -3,9 +3,10 @@
 Each patient gets an LV blood pool, a myocardial ring and an RV crescent against the septum,
 shrinking from base to apex; the ES frame has smaller cavities and a thicker myocardium.
 The image is made hard on purpose: tissue intensities overlap, distractors (chest wall, fat,
-lungs, liver, great vessels, papillary muscles) look like heart structures, and a bias field,
-partial-volume blur and Rician noise are added, and each patient gets its own contrast (gamma). Everything is drawn from ``numpy`` Generators
-seeded by (seed, patient number), so the same seed gives bitwise identical files.
+lungs, liver, great vessels, papillary muscles) look like heart structures, a bias field,
+partial-volume blur and Rician noise are added, and each patient gets its own contrast (gamma).
+Everything is drawn from ``numpy`` Generators seeded by (seed, patient number), so the same seed
+gives bitwise identical files.
 """
 
 from __future__ import annotations

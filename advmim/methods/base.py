@@ -99,7 +99,8 @@ class Method:
 
     def discriminator(self) -> nn.Module:
         """A patch discriminator with the run's ``models.discriminator`` settings."""
-        return build_discriminator(self.num_classes, **self.settings.get("models", {}).get("discriminator", {}))
+        settings = self.settings.get("models", {}).get("discriminator", {})
+        return build_discriminator(self.num_classes, **settings)
 
     def update(self, loss: torch.Tensor, names: list[str], retain_graph: bool = False) -> None:
         """Zero grads, backpropagate ``loss``, clip and step the optimisers of ``names``.
