@@ -5,9 +5,12 @@ timing and memory figures. Importable as ``benchmarks.common`` (tests) and as ``
 from __future__ import annotations
 
 import copy
+import json
 import platform
 import resource
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -79,6 +82,43 @@ def make_default_data(work: Path, advmim) -> Path:
            "--val", str(split["val"]), "--test", str(split["test"]), "--seed", str(split["seed"]),
            "--labeled", *map(str, config["labeled"]))
     return data
+
+
+def advmim_cli(*args: str) -> None:
+    """Run the package's command line (``python -m advmim ...``) in the repository; raise on failure."""
+    subprocess.run([sys.executable, "-m", "advmim", *args], cwd=REPO, check=True,
+                   capture_output=True, text=True)
+
+
+def train_and_evaluate(settings: dict, data: Path, run: Path, splits: tuple[str, ...] = ("val",)) -> dict:
+    """Train ``settings`` into ``run`` (one thread, CPU) and evaluate it on each split; both steps
+    are skipped when their outputs exist (resumable). Returns {split: {network: mean Dice (0-1)}}."""
+    if not (run / "model.pt").is_file():
+        advmim_cli("train", "--data", str(data), "--settings", json.dumps(settings), "--out", str(run),
+                   "--threads", "1", "--device", "cpu", "--no-progress")
+    dice = {}
+    for split in splits:
+        metrics = run.parent / f"{run.name}_{split}.json"
+        if not metrics.is_file():
+            advmim_cli("evaluate", "--model", str(run / "model.pt"), "--data", str(data),
+                       "--out", str(metrics), "--split", split, "--threads", "1")
+        networks = json.loads(metrics.read_text())["networks"]
+        dice[split] = {net: value["mean"]["dice"]["mean"] for net, value in networks.items()}
+    return dice
+
+
+def emit(lines: list[str], out: Path | None) -> None:
+    """Print a benchmark's result lines and, with ``out``, write them there too."""
+    text = "\n".join(lines)
+    print(text)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+
+
+def mean_sd(values: list[float]) -> tuple[float, float]:
+    """Mean and sample std (0 for one value) of Dice fractions, in percent."""
+    pct = [100 * v for v in values]
+    return statistics.mean(pct), (statistics.stdev(pct) if len(pct) > 1 else 0.0)
 
 
 def build_method(settings: dict, device: torch.device | str = "cpu"):

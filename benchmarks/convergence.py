@@ -2,11 +2,13 @@
 
 Usage: python benchmarks/convergence.py [--fractions 0.25 0.5 1 2] [--seeds 1337 1338 1339]
        [--methods supervised_unet full_unet] [--split val] [--jobs 2] [--work DIR]
-       [--plot docs/img/embedded_convergence.png] [--out FILE.md]
+       [--override '{"training": {"lr": 0.1}}'] [--plot docs/img/embedded_convergence.png]
+       [--out FILE.md]
 
 Each (method, labeled subset, seed) is trained with ``fraction x training.iterations`` of
 config/config.yaml (everything else as the default: the LR schedule decays over each run's own
-length) and evaluated on ``--split`` (val: the settings are chosen there, never on test).
+length; ``--override``: a config fragment merged over it first, as ``--configfile`` would) and
+evaluated on ``--split`` (val: the settings are chosen there, never on test).
 Prints, and writes to ``--out``, mean ± std Dice (%) per length and the convergence check of
 issue 12: the labeled-only U-Net at the smallest labeled subset should change by < 2 points
 between 0.5x and 1x. Runs are kept under ``--work`` and skipped on a rerun (resumable).
@@ -15,9 +17,8 @@ between 0.5x and 1x. Runs are kept under ``--work`` and skipped on a rerun (resu
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
-import statistics
-import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -25,28 +26,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from common import DEFAULT_CONFIG, make_default_data  # noqa: E402
-
-
-def advmim(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "advmim", *args], cwd=REPO, check=True,
-                   capture_output=True, text=True)
-
-
-def run_one(settings: dict, data: Path, split: str, run: Path) -> float:
-    """Train + evaluate one run (skipped when its metrics exist); mean Dice of network C."""
-    metrics = run.parent / f"{run.name}_{split}.json"
-    if not metrics.is_file():
-        advmim("train", "--data", str(data), "--settings", json.dumps(settings), "--out", str(run),
-               "--threads", "1", "--device", "cpu", "--no-progress")
-        advmim("evaluate", "--model", str(run / "model.pt"), "--data", str(data),
-               "--out", str(metrics), "--split", split, "--threads", "1")
-    return json.loads(metrics.read_text())["networks"]["C"]["mean"]["dice"]["mean"]
-
-
-def mean_sd(values: list[float]) -> tuple[float, float]:
-    pct = [100 * v for v in values]
-    return statistics.mean(pct), (statistics.stdev(pct) if len(pct) > 1 else 0.0)
+from common import DEFAULT_CONFIG, advmim_cli, emit, make_default_data, mean_sd, train_and_evaluate  # noqa: E402
 
 
 def plot(curves: dict, path: Path, default_its: int) -> None:
@@ -83,16 +63,24 @@ def main() -> None:
     ap.add_argument("--split", choices=["val", "test"], default="val")
     ap.add_argument("--jobs", type=int, default=2, help="runs at once (1 thread each)")
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "advmim-convergence")
+    ap.add_argument("--override", default=None,
+                    help="JSON config fragment (training, models, method_params) merged over "
+                         "config/config.yaml; runs kept apart; the data stay the default")
     ap.add_argument("--plot", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
 
-    from advmim.config import load_config, run_settings
+    from advmim.config import load_config, run_settings, validate_config
     from advmim.methods import method_card
+    from advmim.plan import merge_configs
 
     config = load_config(DEFAULT_CONFIG)
+    runs_dir = args.work / "runs"
+    if args.override:
+        config = validate_config(merge_configs(config, json.loads(args.override)), "--override")
+        runs_dir = args.work / f"runs-{hashlib.sha256(args.override.encode()).hexdigest()[:8]}"
     base_its = config["training"]["iterations"]
-    data = make_default_data(args.work, advmim)
+    data = make_default_data(args.work, advmim_cli)
     jobs = []
     for method in args.methods:
         labeled = [min(config["labeled"])] if method_card(method).all_labels else config["labeled"]
@@ -102,13 +90,13 @@ def main() -> None:
                 for seed in args.seeds:
                     settings = run_settings(config, method, n, seed)
                     settings.update(iterations=its, device="cpu")
-                    run = args.work / "runs" / method / f"L{n}" / f"it{its}" / f"seed{seed}"
+                    run = runs_dir / method / f"L{n}" / f"it{its}" / f"seed{seed}"
                     jobs.append(((method, n, its), settings, run))
     with ThreadPoolExecutor(args.jobs) as pool:
-        done = [(key, pool.submit(run_one, s, data, args.split, run)) for key, s, run in jobs]
+        done = [(key, pool.submit(train_and_evaluate, s, data, run, (args.split,))) for key, s, run in jobs]
         results: dict = {}
         for key, future in done:
-            results.setdefault(key, []).append(future.result())
+            results.setdefault(key, []).append(future.result()[args.split]["C"])
 
     curves: dict = {}
     lines = [f"Mean Dice % ({args.split} split, network C), mean ± std over seeds {args.seeds}; "
@@ -127,10 +115,16 @@ def main() -> None:
         verdict = "converged" if abs(change) < 2 else "NOT converged"
         lines += ["", f"convergence check: labeled-only U-Net, {smallest} labeled, {half} -> {full} "
                       f"iterations: {change:+.2f} points ({verdict}: goal < 2)"]
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    lengths = sorted(its for (method, n, its) in results if (method, n) == ("supervised_unet", smallest))
+    for short, long in zip(lengths, lengths[1:], strict=False):
+        if long == 2 * short:
+            change = mean_sd(results[("supervised_unet", smallest, long)])[0] - mean_sd(
+                results[("supervised_unet", smallest, short)])[0]
+            if abs(change) < 2:
+                lines.append(f"first doubling within 2 points: {short} -> {long} iterations: "
+                             f"{change:+.2f} (a default of {long} iterations would pass)")
+                break
+    emit(lines, args.out)
     if args.plot:
         plot(curves, args.plot, base_its)
 

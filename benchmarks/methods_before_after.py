@@ -27,7 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from common import make_default_data  # noqa: E402
+from common import emit, make_default_data  # noqa: E402
 
 SETTINGS_CODE = (
     "import json, sys; from advmim.config import load_config, run_settings; "
@@ -117,10 +117,7 @@ def main() -> None:
                     continue
                 diff = 100 * (statistics.mean(a) - statistics.mean(b))
                 lines.append(f"| {m} | {key} | {n} | {cell(b)} | {cell(a)} | {diff:+.1f} |")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -166,30 +166,37 @@ def test_rerun_after_an_unaccepted_finish_restores_the_model(tiny_settings, phan
 
 
 @pytest.mark.slow
-def test_snakemake_interrupted_as_training_finishes_does_not_retrain(tmp_path):
-    """Case 23 through the real workflow: SIGINT to snakemake as model.pt appears, then
-    `--rerun-incomplete` restores the model instead of training from iteration 0."""
+def test_snakemake_killed_as_training_finishes_does_not_retrain(tmp_path):
+    """Case 23 through the real workflow: snakemake dies after the job wrote model.pt but before
+    it accepted it (the output stays marked incomplete), then `--rerun-incomplete` deletes
+    model.pt and the rerun restores it instead of training from iteration 0. Deterministic:
+    snakemake is stopped (SIGSTOP) the moment model.pt appears, so it cannot accept the output;
+    the job finishes; then snakemake is killed."""
+    import psutil
+
     from tests.workflow_utils import SNAKEMAKE, tiny_config, write_config
 
-    # CTCT (a Swin-UNet job: its interpreter, with timm loaded, takes longer to exit after
-    # model.pt than a U-Net job's, so the signal reliably lands before snakemake accepts it)
-    config = tiny_config(tmp_path / "results", methods=("ctct",), iterations=30)
+    config = tiny_config(tmp_path / "results", methods=("supervised_unet",), iterations=30)
     config["labeled"] = [1]
     configfile = write_config(tmp_path / "c.yaml", config)
-    run = tmp_path / "results" / "runs" / "phantom" / "ctct" / "L1" / "seed0"
+    run = tmp_path / "results" / "runs" / "phantom" / "supervised_unet" / "L1" / "seed0"
     cmd = [str(SNAKEMAKE), str(run / "model.pt"), "-s", str(ROOT / "Snakefile"), "--directory",
            str(tmp_path), "--cores", "1", "--configfile", str(configfile)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     _wait_for_file(proc, run / "model.pt")
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=120)
-    if proc.returncode == 0:
-        pytest.skip("snakemake accepted model.pt before the signal arrived")
+    proc.send_signal(signal.SIGSTOP)
+    job = psutil.Process(proc.pid).children(recursive=True)
+    psutil.wait_procs(job, timeout=120)  # the training job ends; snakemake cannot see it
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert (run / "model.pt").is_file()
+    assert any((tmp_path / ".snakemake" / "incomplete").iterdir())  # model.pt was not accepted
+    subprocess.run([*cmd, "--unlock"], env=env, capture_output=True, check=True, timeout=120)
     again = subprocess.run([*cmd, "--rerun-incomplete"], env=env, capture_output=True, text=True,
                            timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr
-    log = (tmp_path / "results" / "logs" / "train" / "phantom" / "ctct_L1_seed0.log").read_text()
+    log = (tmp_path / "results" / "logs" / "train" / "phantom" / "supervised_unet_L1_seed0.log").read_text()
     assert "restored from" in log and (run / "model.pt").is_file(), log
 
 
