@@ -186,8 +186,11 @@ def test_snakemake_killed_as_training_finishes_does_not_retrain(tmp_path):
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     _wait_for_file(proc, run / "model.pt")
     proc.send_signal(signal.SIGSTOP)
-    job = psutil.Process(proc.pid).children(recursive=True)
-    psutil.wait_procs(job, timeout=120)  # the training job ends; snakemake cannot see it
+    job = [c for c in psutil.Process(proc.pid).children(recursive=True) if _runs_training(c)]
+    deadline = time.monotonic() + 120
+    while any(_runs_training(c) for c in job):  # the job ends; snakemake cannot see it
+        assert time.monotonic() < deadline, job
+        time.sleep(0.05)
     proc.kill()
     proc.communicate(timeout=60)
     assert (run / "model.pt").is_file()
@@ -198,6 +201,17 @@ def test_snakemake_killed_as_training_finishes_does_not_retrain(tmp_path):
     assert again.returncode == 0, again.stdout + again.stderr
     log = (tmp_path / "results" / "logs" / "train" / "phantom" / "supervised_unet_L1_seed0.log").read_text()
     assert "restored from" in log and (run / "model.pt").is_file(), log
+
+
+def _runs_training(process) -> bool:
+    """Whether ``process`` is the training job (its shell or `advmim train`) and still running;
+    False once it has exited (gone, or a zombie its stopped parent cannot reap)."""
+    import psutil
+
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE and "train" in " ".join(process.cmdline())
+    except psutil.Error:
+        return False
 
 
 def _wait_for_file(proc: subprocess.Popen, path: Path, timeout: float = 600) -> None:
