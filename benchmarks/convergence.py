@@ -29,6 +29,30 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from common import DEFAULT_CONFIG, advmim_cli, emit, make_default_data, mean_sd, train_and_evaluate  # noqa: E402
 
 
+def convergence_lines(results: dict, smallest: int, base_its: int) -> list[str]:
+    """The < 2-point check of the labeled-only U-Net at ``smallest`` labeled between 0.5x and 1x
+    the default's iterations, and the first doubling of the measured lengths that passes."""
+    lengths = sorted(its for (method, n, its) in results if (method, n) == ("supervised_unet", smallest))
+
+    def change(short: int, long: int) -> float:
+        return (mean_sd(results[("supervised_unet", smallest, long)])[0]
+                - mean_sd(results[("supervised_unet", smallest, short)])[0])
+
+    lines = []
+    half = round(0.5 * base_its)
+    if half in lengths and base_its in lengths:
+        diff = change(half, base_its)
+        verdict = "converged" if abs(diff) < 2 else "NOT converged"
+        lines += ["", f"convergence check: labeled-only U-Net, {smallest} labeled, {half} -> {base_its} "
+                      f"iterations: {diff:+.2f} points ({verdict}: goal < 2)"]
+    for short, long in zip(lengths, lengths[1:], strict=False):
+        if long == 2 * short and abs(diff := change(short, long)) < 2:
+            lines.append(f"first doubling within 2 points: {short} -> {long} iterations: "
+                         f"{diff:+.2f} (a default of {long} iterations would pass)")
+            break
+    return lines
+
+
 def plot(curves: dict, path: Path, default_its: int) -> None:
     import matplotlib
 
@@ -107,23 +131,7 @@ def main() -> None:
         label = method_card(method).display_name + ("" if method_card(method).all_labels else f", {n} labeled")
         curves.setdefault(label, {})[its] = (m, sd)
         lines.append(f"| {method} | {n} | {its} | {m:.2f} ± {sd:.2f} |")
-    smallest = min(config["labeled"])
-    half, full = round(0.5 * base_its), base_its
-    key_half, key_full = ("supervised_unet", smallest, half), ("supervised_unet", smallest, full)
-    if key_half in results and key_full in results:
-        change = mean_sd(results[key_full])[0] - mean_sd(results[key_half])[0]
-        verdict = "converged" if abs(change) < 2 else "NOT converged"
-        lines += ["", f"convergence check: labeled-only U-Net, {smallest} labeled, {half} -> {full} "
-                      f"iterations: {change:+.2f} points ({verdict}: goal < 2)"]
-    lengths = sorted(its for (method, n, its) in results if (method, n) == ("supervised_unet", smallest))
-    for short, long in zip(lengths, lengths[1:], strict=False):
-        if long == 2 * short:
-            change = mean_sd(results[("supervised_unet", smallest, long)])[0] - mean_sd(
-                results[("supervised_unet", smallest, short)])[0]
-            if abs(change) < 2:
-                lines.append(f"first doubling within 2 points: {short} -> {long} iterations: "
-                             f"{change:+.2f} (a default of {long} iterations would pass)")
-                break
+    lines += convergence_lines(results, min(config["labeled"]), base_its)
     emit(lines, args.out)
     if args.plot:
         plot(curves, args.plot, base_its)
