@@ -11,7 +11,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "advmim"
 # Layer of each module prefix, lowest first; the longest matching prefix decides.
 LAYERS = {
-    "advmim.errors": 0, "advmim.io": 0, "advmim.host_memory": 0, "advmim": 0,
+    "advmim.errors": 0, "advmim.io": 0, "advmim.download": 0, "advmim.host_memory": 0, "advmim": 0,
     "advmim.data": 1, "advmim.metrics": 1, "advmim.models": 1,
     "advmim.blocks": 2,
     "advmim.methods": 3,

@@ -25,7 +25,7 @@ _SYNAPSE_MESSAGE = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from advmim.data.download import ACDC_URL
+    from advmim.data.acdc_download import ACDC_URL
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("dataset", choices=DATASETS, help="dataset to fetch (only acdc is public)")
@@ -64,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from advmim.data.download import ACDC_ZIP_NAME, fetch_acdc
+    from advmim.data.acdc_download import ACDC_ZIP_NAME, fetch_acdc
 
     if args.dataset == "synapse":
         raise ConfigError(_SYNAPSE_MESSAGE)

@@ -150,7 +150,7 @@ def convert_options(wildcards):
 
 def download_options():
     """`advmim download acdc` URL and checksum from dataset.download (defaults: the package's)."""
-    from advmim.data.download import ACDC_URL
+    from advmim.data.acdc_download import ACDC_URL
 
     download = config["dataset"].get("download", {})
     sha256 = download.get("sha256")
