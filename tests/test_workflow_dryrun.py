@@ -59,7 +59,7 @@ def test_acdc_paper_protocol_dag(workdir):
     config = yaml.safe_load((ROOT / "config" / "acdc.yaml").read_text())
     rc, jobs, log = plan(workdir, "config/acdc.yaml")
     assert rc == 0, log
-    assert {"download", "convert", "train", "evaluate", "table"} <= set(jobs)
+    assert {"raw_data", "convert", "train", "evaluate", "table"} <= set(jobs)
     res = workdir / "res"
     # upper bounds (all labels) do not depend on the labeled subset: trained once, at L3
     expected = {
@@ -69,7 +69,7 @@ def test_acdc_paper_protocol_dag(workdir):
     }
     assert {r["output"] for r in jobs["train"]} == expected
     assert len(jobs["evaluate"]) == len(expected)
-    assert "advmim download acdc --url 'https://humanheart-project" in jobs["download"][0]["shell"]
+    assert "advmim download acdc --url https://humanheart-project" in jobs["raw_data"][0]["shell"]
     assert f"--raw {res}/raw/acdc/database --out" in jobs["convert"][0]["shell"]
     settings = next(r["shell"] for r in jobs["train"] if "/advmim/L3/" in r["output"])
     for fragment in ('"img_size": 224', '"iterations": 30000', '"embed_dim": 96', '"mask_block": 32',
@@ -115,7 +115,7 @@ def test_acdc_from_an_ssl4mis_folder_prepares_instead_of_converting(workdir, tmp
     (tmp_path / "ACDC" / "data").mkdir(parents=True)
     rc, jobs, log = plan(workdir, "config/acdc.yaml", preprocessed_dir=str(tmp_path / "ACDC"))
     assert rc == 0, log
-    assert "download" not in jobs and "convert" not in jobs and len(jobs["train"]) == 23
+    assert "raw_data" not in jobs and "convert" not in jobs and len(jobs["train"]) == 23
     (prepare,) = jobs["prepare_ssl4mis"]
     assert f"prepare-ssl4mis {tmp_path / 'ACDC'} --out" in prepare["shell"]
     assert "--labeled 3 7" in prepare["shell"]
@@ -129,7 +129,7 @@ def test_acdc_cpu_config_is_complete_and_plans_the_table_from_the_public_copy(wo
     (tmp_path / "ACDC" / "data").mkdir(parents=True)
     rc, jobs, log = plan(workdir, "config/acdc_cpu.yaml", preprocessed_dir=str(tmp_path / "ACDC"))
     assert rc == 0, log
-    assert "download" not in jobs and "convert" not in jobs and "download_weights" not in jobs
+    assert "raw_data" not in jobs and "convert" not in jobs and "download_weights" not in jobs
     assert len(jobs["prepare_ssl4mis"]) == 1 and len(jobs["train"]) == 2 * len(config["methods"]) - 1
     settings = next(r["shell"] for r in jobs["train"] if "/advmim/L7/" in r["output"])
     assert '"img_size": 64' in settings and '"pretrained": null' in settings
@@ -139,7 +139,7 @@ def test_acdc_cpu_config_is_complete_and_plans_the_table_from_the_public_copy(wo
 def test_synapse_reads_raw_dir_with_fixed_test_cases(workdir, tmp_path):
     rc, jobs, log = plan(workdir, "config/synapse.yaml", raw_dir=str(tmp_path))
     assert rc == 0, log
-    assert "download" not in jobs and len(jobs["train"]) == 23
+    assert "raw_data" not in jobs and len(jobs["train"]) == 23
     (convert,) = jobs["convert"]
     assert f"advmim convert synapse --raw {tmp_path} --out" in convert["shell"]
     # config/config.yaml's split.test is merged in but must not reach synapse (fixed test cases)
