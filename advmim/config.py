@@ -333,7 +333,7 @@ def mim_pretrainings(config: dict) -> dict[str, dict]:
     for job in train_jobs(config):
         settings = run_settings(config, job.method, job.labeled, job.seed, job.variant)
         swin = settings["models"].get("swin_unet", {})
-        if swin.get("pretrained") == MIM and "S" in method_card(job.method).reported:
+        if swin.get("pretrained") == MIM and "swin_unet" in method_card(job.method).architectures:
             pretraining = pretrain_settings(config, settings)
             out[pretrain_key(pretraining)] = pretraining
     return out

@@ -82,7 +82,7 @@ def test_acdc_paper_protocol_dag(workdir):
     assert fetch["output"] == weights and "advmim download-weights swin-t --out" in fetch["shell"]
     assert f'"pretrained": "{weights}"' in settings
     waits = {r["output"].split("/")[-4] for r in jobs["train"] if weights in r.get("input", [])}
-    assert waits == {m for m in config["methods"] if "S" in get_method(m).reported}
+    assert waits == {m for m in config["methods"] if "swin_unet" in get_method(m).networks.values()}
     assert {"ctct", "advmim"} <= waits and "supervised_unet" not in waits
     # the published settings per method (config/acdc.yaml method_training)
     settings = next(r["shell"] for r in jobs["train"] if "/uamt/L3/" in r["output"])

@@ -54,11 +54,11 @@ def settings_json(wildcards):
 
 def pretrained_input(wildcards):
     """The Swin-T weights file a run's Swin-UNet starts from; none when the method has no
-    Swin-UNet (network S) or pretrained is null."""
+    Swin-UNet (its card's architectures) or pretrained is null."""
     from advmim.methods import method_card
 
     path = run_config(wildcards).get("models", {}).get("swin_unet", {}).get("pretrained")
-    if not path or "S" not in method_card(run_identity(config, wildcards.run)[0]).reported:
+    if not path or "swin_unet" not in method_card(run_identity(config, wildcards.run)[0]).architectures:
         return []
     return path
 
