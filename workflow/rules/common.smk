@@ -5,10 +5,11 @@ import sys
 from types import SimpleNamespace
 
 from advmim.config import (MIM, check_data_source, mim_pretrainings, pretrain_key, pretrain_settings,
-                           run_settings, validate_config)
+                           run_settings, type_overrides, validate_config)
 from advmim.jobs import run_identity, train_jobs, training_uses_gpu
 from advmim.models.settings import IMAGENET, SWIN_T_FILE
 
+type_overrides(config, workflow.config_settings.config)  # --config values: strings -> YAML
 validate_config(config, source="workflow config")
 check_data_source(config)
 
