@@ -8,6 +8,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from advmim.blocks.sgd import SGD
 from advmim.errors import ConfigError
 from advmim.models import build_discriminator, build_model
 
@@ -59,7 +60,7 @@ class Method:
         self.frozen: set[str] = set(self.frozen_networks())
         self.scaler = None  # fp16 loss scaler, set by the training loop on GPU
         self.optimizers = {
-            name: torch.optim.SGD(
+            name: SGD(  # torch.optim.SGD's update without its torch._dynamo import (blocks/sgd.py)
                 net.parameters(),
                 lr=settings["lr"],
                 momentum=settings["momentum"],
