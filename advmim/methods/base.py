@@ -57,6 +57,9 @@ class Method:
         self.nets: dict[str, nn.Module] = {
             k: v.to(device, memory_format=layout) for k, v in self.build_networks().items()
         }
+        if settings["compile"]:  # in place: the state-dict keys stay those of the network
+            for net in self.nets.values():
+                net.compile()
         self.frozen: set[str] = set(self.frozen_networks())
         self.scaler = None  # fp16 loss scaler, set by the training loop on GPU
         self.optimizers = {
