@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 from advmim.errors import AdvmimError, ConfigError, InputError
+from advmim.progress import Progress
 
 CHUNK_SIZE = 1 << 20
 _USER_AGENT = "advmim-downloader/1"
@@ -69,29 +70,6 @@ class _Part:
     def truncate(self) -> None:
         self.path.write_bytes(b"")
         self.hash, self.size = hashlib.sha256(), 0
-
-
-def _progress(enabled: bool):
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    console = Console(stderr=True)
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not (enabled and console.is_terminal),
-    )
 
 
 def _content_range(value: str | None) -> tuple[int | None, int | None]:
@@ -148,7 +126,7 @@ def _attempt(url: str, part: _Part, timeout: float, chunk_size: int, bar) -> Non
         else:  # 200: the server ignored Range (or there was none): start from zero
             part.truncate()
             total = expected
-        bar.update(bar.task_ids[0], total=total, completed=part.size)
+        bar.update(total=total, completed=part.size)
         got = 0
         with open(part.path, "ab") as fh:
             try:
@@ -157,7 +135,7 @@ def _attempt(url: str, part: _Part, timeout: float, chunk_size: int, bar) -> Non
                     part.hash.update(block)
                     part.size += len(block)
                     got += len(block)
-                    bar.update(bar.task_ids[0], advance=len(block))
+                    bar.update(advance=len(block))
             except (TimeoutError, OSError, http.client.HTTPException) as exc:
                 raise _Retry(f"connection lost after {part.size} bytes ({exc!r})") from exc
             finally:
@@ -201,8 +179,7 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = _Part(dest.with_suffix(dest.suffix + ".part"), chunk_size)
     host = urllib.parse.urlsplit(url).hostname or url
-    with _progress(progress) as bar:
-        bar.add_task(f"{dest.name}", total=None, completed=part.size)
+    with Progress(f"download {dest.name}", unit="B", completed=part.size, enabled=progress) as bar:
         for attempt in range(retries + 1):
             try:
                 _attempt(url, part, timeout, chunk_size, bar)

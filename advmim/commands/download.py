@@ -21,9 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from advmim.data.registry import dataset_names, get_dataset
 
     public = [n for n in dataset_names() if get_dataset(n).download_url]
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("dataset", choices=dataset_names(),
-                        help=f"dataset to fetch (public: {', '.join(public)})")
+    parser.add_argument("dataset", choices=dataset_names(), metavar="|".join(public),
+                        help=f"dataset to fetch (public: {', '.join(public)}; the others "
+                        "need an account: bring your own, docs/datasets.md)")
     parser.add_argument(
         "--out",
         required=True,
@@ -45,12 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="expected SHA-256 of the zip; without it the computed hash is "
         "printed so it can be pinned in the config",
     )
-    parser.add_argument(
-        "--retries", type=int, default=3, help="retries after a dropped connection (default: 3)"
-    )
-    parser.add_argument(
-        "--timeout", type=float, default=30, help="socket timeout in seconds (default: 30)"
-    )
+    parser.add_argument("--retries", type=int, default=3, help="retries after a dropped connection")
+    parser.add_argument("--timeout", type=float, default=30, help="socket timeout in seconds")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from advmim.download import OfflineError, download, normalise_sha, sha256_file
 from advmim.errors import InputError
 from advmim.io import make_stage
+from advmim.progress import Progress
 
 ACDC_URL = (
     "https://humanheart-project.creatis.insa-lyon.fr/database/api/v1/folder/"
@@ -70,7 +71,7 @@ def _find_training(root: Path) -> Path | None:
     return None
 
 
-def extract_zip(zip_path: str | Path, out_dir: str | Path) -> Path:
+def extract_zip(zip_path: str | Path, out_dir: str | Path, *, progress: bool = False) -> Path:
     """Safely extract an ACDC zip into ``out_dir/database`` and return that folder.
 
     The zip is validated (corrupt, truncated or path-traversing archives are refused), unpacked
@@ -97,8 +98,13 @@ def extract_zip(zip_path: str | Path, out_dir: str | Path) -> Path:
     stage = make_stage(out_dir, "extract")
     try:
         try:
-            with zipfile.ZipFile(zip_path) as zf:
-                zf.extractall(stage / "raw")
+            with zipfile.ZipFile(zip_path) as zf, Progress(
+                f"extract {zip_path.name}", sum(i.file_size for i in zf.infolist()), unit="B",
+                enabled=progress,
+            ) as bar:  # fmt: skip
+                for info in zf.infolist():
+                    zf.extract(info, stage / "raw")
+                    bar.update(advance=info.file_size)
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise InputError(zip_path, f"corrupt zip archive ({exc})") from exc
         training = _find_training(stage / "raw")
@@ -157,4 +163,4 @@ def fetch_acdc(
             raise OfflineError(
                 f"{exc} and passed with `advmim download acdc --zip FILE --out {out_dir}`"
             ) from exc
-    return extract_zip(zip_path, out_dir)
+    return extract_zip(zip_path, out_dir, progress=progress)
