@@ -6,8 +6,10 @@ tests a dataset's name): its classes, training cases, valid labeled sizes, defau
 brought by the user). To add a dataset, write a module with a subclass decorated by
 ``@register`` that sets ``name``, ``num_classes`` and ``class_names`` (foreground classes) and
 implements ``convert(raw, out, **opts)`` (raw data -> SSL4MIS form), ``split(raw, **opts)`` and
-``training_cases(ds)``; then add the module to ``PLUGIN_MODULES`` (or name it under the
-configuration's ``plugins:``). docs/architecture.md walks through an example.
+``training_cases(ds)``; then add the module to ``PLUGIN_MODULES``. (A module outside the
+package registers the same way once imported, e.g. named under the configuration's
+``plugins:``, but only the listed modules reach the workflow's ``advmim convert`` job.)
+docs/datasets.md lists every member; tests/test_dataset_plugins.py adds a toy dataset.
 """
 
 from __future__ import annotations
