@@ -1,8 +1,8 @@
-"""Per-class Dice and HD95 of one predicted label volume against its ground truth.
+"""Per-class Dice, Jaccard, HD95 and ASD of one predicted label volume against its ground truth.
 
 PRED and GT are NIfTI (.nii, .nii.gz; read as (z, y, x) with spacing from the header zooms) or
 SSL4MIS-form .h5 files (dataset "label", attribute "spacing" in (z, y, x) mm). ``paper`` mode
-reports HD95 in voxels with the SSL4MIS/AdvMIM empty-mask rules; ``strict`` mode reports mm
+reports HD95 and ASD in voxels with the SSL4MIS/AdvMIM empty-mask rules; ``strict`` mode reports mm
 with the ground truth's spacing (required) and excludes classes absent from the ground truth.
 """
 
@@ -16,10 +16,10 @@ import numpy as np
 
 from advmim.data.geometry import check_same_grid_files
 from advmim.errors import InputError
-from advmim.metrics import MODES, aggregate, evaluate_volume
+from advmim.metrics import METRICS, MODES, aggregate, evaluate_volume
 
 NAME = "metrics"
-HELP = "Dice/HD95 per class of a predicted label volume against its ground truth (JSON)."
+HELP = "Dice/Jaccard/HD95/ASD per class of a predicted label volume against its ground truth (JSON)."
 DEFAULT_CLASSES = ["RV", "Myo", "LV"]
 
 
@@ -113,7 +113,7 @@ def run(args) -> int:
         "mode": args.mode,
         "classes": classes,
         "spacing": list(used) if used else None,
-        **{k: result[k] for k in ("dice", "hd95", "status")},
+        **{k: result[k] for k in (*METRICS, "status")},
         "mean": aggregate([result], classes, args.mode),
     }
     json.dump(out, sys.stdout, indent=2)

@@ -1,15 +1,19 @@
-"""Segmentation metrics: Dice and HD95 in ``paper`` (SSL4MIS/medpy) or ``strict`` (mm) mode."""
+"""Segmentation metrics: Dice, Jaccard, HD95 and ASD in ``paper`` (SSL4MIS/medpy) or ``strict``
+(mm) mode."""
 
-from advmim.metrics.overlap import dice
-from advmim.metrics.surface import MODES, hd95, surface_distances, volume_diagonal
-from advmim.metrics.volume import aggregate, evaluate_volume
+from advmim.metrics.overlap import dice, jaccard
+from advmim.metrics.surface import MODES, asd, hd95, surface_distances, volume_diagonal
+from advmim.metrics.volume import METRICS, aggregate, evaluate_volume
 
 __all__ = [
+    "METRICS",
     "MODES",
     "aggregate",
+    "asd",
     "dice",
     "evaluate_volume",
     "hd95",
+    "jaccard",
     "surface_distances",
     "volume_diagonal",
 ]
