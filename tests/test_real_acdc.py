@@ -2,7 +2,7 @@
 
 Skipped when that folder is absent. Reads it only (the session fixture in conftest.py checks that
 the shared folder is unchanged): ``advmim prepare-ssl4mis --out`` writes its view in a temporary
-folder, the real workflow (tests/configs/real_acdc.yaml) trains supervised_unet, CTCT and AdvMIM
+folder, the real workflow (.test/config/real_acdc.yaml) trains supervised_unet, CTCT and AdvMIM
 for a few dozen iterations at 32 px on SSL4MIS's 3 labeled patients and evaluates them on the
 first 4 test volumes, and paper-mode metrics are compared with medpy on real label volumes.
 """
@@ -28,7 +28,7 @@ needs_data = pytest.mark.skipif(
     not SHARED_ACDC.is_dir(), reason=f"real ACDC copy absent: no ../shared/data/ACDC ({SHARED_ACDC})"
 )
 ADVMIM = Path(sys.executable).parent / "advmim"
-CONFIG = ROOT / "tests" / "configs" / "real_acdc.yaml"
+CONFIG = ROOT / ".test" / "config" / "real_acdc.yaml"
 TEST_CASES = 4  # the first test volumes the workflow evaluates (patients 011 and 013, ED + ES)
 ROWS = {"U-Net (labeled only)": ("supervised_unet", "C"), "CTCT (C)": ("ctct", "C"),
         "CTCT (S)": ("ctct", "S"), "AdvMIM (C)": ("advmim", "C"), "AdvMIM (S)": ("advmim", "S")}

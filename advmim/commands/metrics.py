@@ -16,7 +16,7 @@ import numpy as np
 
 from advmim.data.geometry import check_same_grid_files
 from advmim.errors import InputError
-from advmim.metrics import METRICS, MODES, aggregate, evaluate_volume
+from advmim.metrics import MODES
 
 NAME = "metrics"
 HELP = "Dice/Jaccard/HD95/ASD per class of a predicted label volume against its ground truth (JSON)."
@@ -105,6 +105,8 @@ def run(args) -> int:
         )
     if args.mode == "strict" and not all(np.isfinite(s) and s > 0 for s in spacing):
         raise InputError(args.gt, f"strict mode needs a positive voxel spacing, got {spacing}")
+    from advmim.metrics import METRICS, aggregate, evaluate_volume  # scipy: only when this runs
+
     used = spacing if args.mode == "strict" else None
     result = evaluate_volume(pred, gt, classes, args.mode, spacing=used)
     out = {
