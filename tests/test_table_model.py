@@ -107,7 +107,7 @@ def test_a_missed_structure_is_counted_and_never_bold(tmp_path, capsys):
     tex = out.with_suffix(".tex").read_text()
     assert "\\textbf{0.10" not in tex and "& 0.10 $\\pm$ 0.00 & 1 \\\\" in tex
     html = out.with_suffix(".html").read_text()
-    assert "<td>0.10 ± 0.00</td><td class=\"missed\">1</td>" in html
+    assert "<td>0.10 ± 0.00</td><td class=\"missed hit\">1</td>" in html
     assert "0.10 ± 0.00" in capsys.readouterr().out
 
 

@@ -16,7 +16,8 @@ table.results thead th { background: #f3f3f3; border-bottom: 2px solid #999; }
 table.results tbody th { text-align: left; font-weight: normal; white-space: nowrap; }
 table.results tr.group th { font-style: italic; background: #fafafa; }
 table.results td.published { color: #777; }
-table.results td.missed { color: #a33; }
+table.results td.missed { color: #777; }
+table.results td.missed.hit { color: #b00; font-weight: bold; }
 p.note { max-width: 70em; font-size: 0.85em; color: #444; }
 """
 
@@ -38,7 +39,8 @@ class HtmlFormat(Format):
         self.lines.append(f'<tr><th scope="row">{escape(name)}</th>' + "".join(cells) + "</tr>")
 
     def cell(self, cell: Cell | None, column: Column) -> str:
-        css = f' class="{column.kind}"' if column.kind != "ours" else ""
+        hit = " hit" if column.kind == "missed" and cell is not None and cell.value else ""
+        css = f' class="{column.kind}{hit}"' if column.kind != "ours" else ""
         if cell is None:
             return f"<td{css}>–</td>"
         text = escape(cell.text())

@@ -94,7 +94,7 @@ def footnote_text(df: pd.DataFrame, config: dict) -> str:
     )
 
 
-MISSED_TEXT = ("missed: structures (volume x class) with an empty prediction where the ground truth has "
+MISSED_TEXT = ("Missed (column): structures (volume x class) with an empty prediction where the ground truth has "
                "one, summed over the cell's runs; {hidden} scores such a miss 0 in {mode} mode, so a "
                "cell with a miss is never bold for it.")
 
