@@ -60,7 +60,7 @@ CASES = {
         "advmim_long.json: iterations 500, but"),
     "other volumes": (lambda f: _edit(f, lambda r: [v.update(case="patient099_frame01")
                                                    for n in r["networks"].values() for v in n["per_volume"][:1]]),
-                      "evaluated other volumes (8 cases, 1 not in the others')"),
+                      "evaluated other volumes than most files (1 of its 8 cases not among their 8)"),
 }
 
 

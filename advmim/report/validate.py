@@ -191,8 +191,8 @@ def set_problems(results: dict[Path, dict], expect: dict | None = None) -> list[
         out += _odd_ones(results, key, value, expect.get(key))
     if not out and results:
         common = Counter(_cases(r) for r in results.values()).most_common(1)[0][0]
-        out += [f"{path}: evaluated other volumes ({len(_cases(r))} cases, {len(set(_cases(r)) - set(common))} "
-                f"not in the others') than most files ({len(common)} cases); paired tests need the same volumes"
+        out += [f"{path}: evaluated other volumes than most files ({len(set(_cases(r)) - set(common))} of its "
+                f"{len(_cases(r))} cases not among their {len(common)}); paired tests need the same volumes"
                 for path, r in results.items() if _cases(r) != common]
     cells: dict[tuple, list[Path]] = {}
     for path, r in results.items():
