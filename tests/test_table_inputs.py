@@ -111,3 +111,18 @@ def test_all_formats_are_written_or_none(tmp_path):
     assert list(tmp_path.iterdir()) == []  # neither a.md nor b.csv, no temporaries
     write_all({p: "ok" for p in files})
     assert sorted(p.read_text() for p in files) == ["ok"] * 3
+
+
+def test_config_refuses_comparisons_of_unknown_rows_before_any_run():
+    from advmim.config import validate_config
+    from advmim.errors import ConfigError
+
+    config = json.loads(_config(METHODS))
+    config["report"] = {"comparisons": [{"row": "fixmatch", "vs": "ctct:S"}, {"row": "advmim:X", "vs": "group:lower"}]}
+    with pytest.raises(ConfigError) as err:
+        validate_config(config)
+    assert "report/comparisons/0/row: unknown method 'fixmatch'" in str(err.value)
+    assert "report/comparisons/1/row: advmim reports no network 'X'" in str(err.value)
+    config["report"] = {"comparisons": [{"row": "advmim:S"}]}
+    with pytest.raises(ConfigError, match="'vs' is a required property"):
+        validate_config(config)
