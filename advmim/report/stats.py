@@ -33,6 +33,7 @@ MIN_PAIRS = 6
 ROW_KEYS = ["method", "variant", "network"]
 MARKS = {"patient": "†", "seed": "‡"}
 GROUP = "group:"
+CHUNK = 2000  # bootstrap resamples drawn at once
 
 
 def summarise(df: pd.DataFrame, cls: str = "mean") -> pd.DataFrame:
@@ -77,9 +78,13 @@ def hierarchical_bootstrap(diff: np.ndarray, resamples: int, seed: int, level: f
     diff = np.asarray(diff, dtype=float)
     n_seeds, n_patients = diff.shape
     rng = np.random.default_rng(seed)
-    seeds = rng.integers(0, n_seeds, size=(resamples, n_seeds))
-    patients = rng.integers(0, n_patients, size=(resamples, n_seeds, n_patients))
-    means = diff[seeds[:, :, None], patients].mean(axis=(1, 2))
+    means = []
+    for start in range(0, resamples, CHUNK):  # bounded memory: CHUNK x seeds x patients indices
+        size = min(CHUNK, resamples - start)
+        seeds = rng.integers(0, n_seeds, size=(size, n_seeds))
+        patients = rng.integers(0, n_patients, size=(size, n_seeds, n_patients))
+        means.append(diff[seeds[:, :, None], patients].mean(axis=(1, 2)))
+    means = np.concatenate(means)
     tail = (1 - level) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
     return float(low), float(high)
@@ -225,7 +230,7 @@ def tests_footnote(tests: pd.DataFrame | None, notes: list[str], config: dict) -
     text = (f"Pre-registered comparisons (report.comparisons, fixed in the config before the runs): "
             f"{'; '.join(entries)}. "
             f"Unit: the patient (its volumes, ED and ES, averaged); paired over seeds x patients on Dice; "
-            f"95 % CI of the mean difference by hierarchical bootstrap "
+            f"{100 * (1 - report.get('alpha', 0.05)):g} % CI of the mean difference by hierarchical bootstrap "
             f"({report.get('resamples', 10000):,} resamples of seeds, then of patients within each seed; "
             f"RNG seed {report.get('bootstrap_seed', 0)}), in _stats.csv. Marks (letter = comparison, "
             f"two-sided, Holm p < {report.get('alpha', 0.05)} over all {n} tests of this table): "

@@ -55,7 +55,14 @@ def rich_table(table: Table):
 
 
 def print_table(table: Table, console=None) -> None:
-    """Print :func:`rich_table` to ``console`` (default: stdout)."""
+    """Print :func:`rich_table` to ``console`` (default: stdout, as wide as the table needs when it
+    is not a terminal, e.g. a Snakemake log, so that no column is cut)."""
     from rich.console import Console
+    from rich.measure import Measurement
 
-    (console or Console()).print(rich_table(table))
+    drawn = rich_table(table)
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console.width = max(console.width, Measurement.get(console, console.options, drawn).maximum)
+    console.print(drawn)
