@@ -68,12 +68,14 @@ def test_comparator_comes_from_the_config_not_from_the_results(tmp_path):
     files = study(tmp_path, seeds=(0, 1))  # CTCT (S) is the best baseline, CTCT (C) is not
     tests, notes = _compare(files, [{"row": "advmim:S", "vs": "ctct:C"}])
     assert set(tests["vs"]) == {"CTCT (C)"} and set(tests["row"]) == {"AdvMIM (S)"} and not notes
+    assert len(tests) == 2
     assert set(tests["unit"]) == {"patient", "seed"} and set(tests["entry"]) == {"a"}
     tests, notes = _compare(files, [])
     assert tests.empty and not notes
     tests, notes = _compare(files, [{"row": "group:ours", "vs": "group:lower"}])
-    assert list(dict.fromkeys(tests["row"])) == ["AdvMIM (C)"]  # only the U-Net row has its lower bound
-    assert notes == ["a: AdvMIM (S) (no Supervised (labeled only) row with its network, S, in the table)"]
+    assert list(dict.fromkeys(tests["row"].dropna())) == ["AdvMIM (C)"]  # only its U-Net row has a lower bound
+    assert notes == [("a", "AdvMIM (S) (no Supervised (labeled only) row with its network, S, in the table)")]
+    assert tests["note"].iloc[-1] == "not tested: " + notes[0][1]  # kept in the _stats.csv too
     with pytest.raises(ConfigError, match="report/comparisons/0: unknown method 'fixmatch'"):
         _compare(files, [{"row": "fixmatch", "vs": "ctct"}])
 

@@ -125,9 +125,9 @@ def _row_spec(spec: str, where: str) -> tuple:
     return ("row", (method, None, network or next(iter(reported))))
 
 
-def comparison_pairs(config: dict, rows: list[tuple]) -> tuple[list[dict], list[str]]:
+def comparison_pairs(config: dict, rows: list[tuple]) -> tuple[list[dict], list[tuple[str, str]]]:
     """The pre-registered pairs present among ``rows`` ((method, variant, network) of the table):
-    ``[{"entry": letter, "row": key, "vs": key}]`` and notes on comparisons that cannot be made."""
+    ``[{"entry": letter, "row": key, "vs": key}]`` and (letter, why) of those that cannot be made."""
     report = config.get("report", {})
     pairs, notes = [], []
     groups = {r: method_card(r[0]).group for r in rows}
@@ -141,18 +141,18 @@ def comparison_pairs(config: dict, rows: list[tuple]) -> tuple[list[dict], list[
             if vs_kind == "group":
                 found = [r for r in rows if groups[r] == b and r[2] == row[2]]
                 if not found:
-                    notes.append(f"{letter}: {row_label(row[0], row[2])} (no {GROUP_TITLE[b]} row with "
-                                 f"its network, {row[2]}, in the table)")
+                    notes.append((letter, f"{row_label(row[0], row[2])} (no {GROUP_TITLE[b]} row with "
+                                           f"its network, {row[2]}, in the table)"))
                     continue
                 other = found[0]
             else:
                 other = b
             if other not in rows or other == row:
-                notes.append(f"{letter}: {entry['row']} vs {entry['vs']} (a row is not in the table)")
+                notes.append((letter, f"{entry['row']} vs {entry['vs']} (a row is not in the table)"))
                 continue
             pairs.append({"entry": letter, "row": row, "vs": other})
         if not left:
-            notes.append(f"{letter}: {entry['row']} vs {entry['vs']} (no such row in the table)")
+            notes.append((letter, f"{entry['row']} vs {entry['vs']} (no such row in the table)"))
     return pairs, notes
 
 
@@ -168,9 +168,10 @@ def _difference(patients: pd.DataFrame, labeled: int, row: tuple, vs: tuple) -> 
     return diff.dropna(axis=1, how="any").dropna(axis=0, how="any")
 
 
-def compare(volumes: pd.DataFrame, config: dict, rows: list[tuple]) -> tuple[pd.DataFrame, list[str]]:
+def compare(volumes: pd.DataFrame, config: dict, rows: list[tuple]) -> tuple[pd.DataFrame, list[tuple]]:
     """Every pre-registered comparison at every labeled ratio: one line per test (``patient``,
-    ``seed``) with the CI of the mean difference, raw and Holm p (over all tests of the table)."""
+    ``seed``) with the CI of the mean difference, raw and Holm p (over all tests of the table),
+    and a line (no test, ``note`` says why) for each comparison that cannot be made."""
     report = config.get("report", {})
     alpha, resamples, seed = report.get("alpha", 0.05), report.get("resamples", 10000), report.get("bootstrap_seed", 0)
     pairs, notes = comparison_pairs(config, rows)
@@ -190,6 +191,7 @@ def compare(volumes: pd.DataFrame, config: dict, rows: list[tuple]) -> tuple[pd.
                 test = paired_wilcoxon(values.to_numpy(), np.zeros(len(values)))
                 out.append({**base, "unit": unit, "statistic": test["statistic"],
                             "p_value": test["p_value"], "note": test["note"]})
+    out += [{"entry": letter, "p_value": np.nan, "note": f"not tested: {why}"} for letter, why in dict.fromkeys(notes)]
     tests = pd.DataFrame(out, columns=["labeled", "entry", "row", "vs", "method", "network", "unit", "n_seeds",
                                        "n_patients", "mean_diff", "ci_low", "ci_high", "statistic",
                                        "p_value", "note"])
@@ -219,7 +221,7 @@ def _describe(spec: str, comparator: bool) -> str:
     return f"the {title} row with the same network" if comparator else f"each {title} row"
 
 
-def tests_footnote(tests: pd.DataFrame | None, notes: list[str], config: dict) -> str:
+def tests_footnote(tests: pd.DataFrame | None, notes: list[tuple], config: dict) -> str:
     """What was compared, how, and what the tests condition on."""
     report = config.get("report", {})
     entries = [f"{string.ascii_lowercase[i]} = {_describe(c['row'], False)} vs {_describe(c['vs'], True)}"
@@ -238,5 +240,5 @@ def tests_footnote(tests: pd.DataFrame | None, notes: list[str], config: dict) -
             f"these trained networks: not on retraining); ‡ the same over seed means, only with >= "
             f"{MIN_PAIRS} seeds (conditions on these test patients).")
     if notes:
-        text += " Not tested: " + "; ".join(dict.fromkeys(notes)) + "."
+        text += " Not tested: " + "; ".join(f"{letter}: {why}" for letter, why in dict.fromkeys(notes)) + "."
     return text
