@@ -92,12 +92,13 @@ def test_reference_text_reaches_no_renderer_as_markup(source, tmp_path):
     out = tmp_path / "t" / "phantom.md"
     proc = subprocess.run(["advmim", "table", "--config-json", _config(METHODS), "--metrics", *map(str, files),
                            "--out", str(out), "--references", str(refs)], capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "400"})
+                          env={k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")})
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in out.parent.iterdir()) == ["phantom.csv", "phantom.html", "phantom.md", "phantom.tex"]
     html = out.with_suffix(".html").read_text()
     assert "<a " not in html and "<script" not in html and escape(source, quote=True) in html
     assert source.split("]")[0] in proc.stdout.replace("\n", "")  # printed as written, not as markup
+    assert "…" not in proc.stdout.split("Dataset:")[0]  # off a terminal: as wide as the table needs
     md = out.with_suffix(".md").read_text()
     assert "<script" not in md.replace("\\<", "") and "[link" not in md.replace("\\[link", "")  # escaped
 

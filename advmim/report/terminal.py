@@ -64,5 +64,6 @@ def print_table(table: Table, console=None) -> None:
     if console is None:
         console = Console()
         if not console.is_terminal:
-            console.width = max(console.width, Measurement.get(console, console.options, drawn).maximum)
+            unbounded = console.options.update_width(10_000)
+            console.width = max(console.width, Measurement.get(console, unbounded, drawn).maximum)
     console.print(drawn)
