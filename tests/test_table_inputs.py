@@ -53,6 +53,10 @@ CASES = {
                         "dataset 'promise12', but the configuration: 'phantom'"),
     "another metric mode": (lambda f: _edit(f, lambda r: r.update(mode="strict")),
                             "mode 'strict', but the configuration: 'paper'"),
+    "another split": (lambda f: _edit(f, lambda r: r.update(split="val")),
+                      "split 'val', but the configuration: 'test'"),
+    "another class list": (lambda f: _edit(f, lambda r: r.update(classes=["RV", "LV", "Myo"])),
+                           "classes ['RV', 'LV', 'Myo'], but the configuration: ['RV', 'Myo', 'LV']"),
     "duplicate seed": (lambda f: _copy_as(f, "advmim_again.json"),
                        "advmim_again.json: seed 0 of advmim, 2 labeled again (also"),
     "two settings in one cell": (

@@ -50,7 +50,7 @@ def run(args) -> int:
     else:
         config = validate_config(json.loads(args.config_json), source="--config-json")
     expect = {"dataset": config["dataset"]["name"], "mode": config["evaluation"]["mode"],
-              "classes": list(config["dataset"]["class_names"])}
+              "split": config["evaluation"]["split"], "classes": list(config["dataset"]["class_names"])}
     volumes = broadcast_all_labels(volume_frame(load_metrics(args.metrics, expect)))
     runs = run_frame(volumes)
     name = config["dataset"]["name"]

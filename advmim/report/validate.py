@@ -176,7 +176,10 @@ def _odd_ones(results: dict[Path, dict], what: str, value, expected=None) -> lis
         against = f"the other {counts[expected]} file(s)"
     else:
         against = "the configuration"
-    return [f"{path}: {what} {v!r}, but {against}: {expected!r}" for path, v in values.items()
+    def show(v):
+        return list(v) if isinstance(v, tuple) else v
+
+    return [f"{path}: {what} {show(v)!r}, but {against}: {show(expected)!r}" for path, v in values.items()
             if v != expected]
 
 
