@@ -142,6 +142,39 @@ def _best(summary: pd.DataFrame, metric: MetricDef, mode: str) -> dict[int, floa
     return {lab: metric.best(grp[metric.key].tolist()) for lab, grp in eligible.groupby("labeled")}
 
 
+def _columns(ratios: list[int], metrics: list[MetricDef], published: dict, n_sources: int) -> list[Column]:
+    """Per ratio: each metric of ours, then its published columns that hold a value, then missed."""
+    columns = []
+    for lab in ratios:
+        for m in metrics:
+            pub = [k for k in range(1, n_sources + 1)
+                   if any(v is not None for (_, lb, mk, kk), v in published.items() if (lb, mk, kk) == (lab, m.key, k))]
+            columns.append(Column(lab, "ours", m, beside_published=bool(pub)))
+            columns += [Column(lab, "published", m, source=k) for k in pub]
+        columns.append(Column(lab, "missed"))
+    return columns
+
+
+def _record(base: dict, r: pd.Series, columns: list[Column], cells: list, sources_: list) -> dict:
+    """The flat CSV row of one row at one ratio (values unscaled, as in the metrics files)."""
+    rec = {**base, "n_seeds": int(r["n"])}
+    for col, cell in zip(columns, cells, strict=True):
+        if col.labeled != base["labeled"] or cell is None:
+            continue
+        if col.kind == "ours":
+            m = col.metric
+            rec.update({m.key: r[m.key], f"{m.key}_std": r[f"{m.key}_std"], f"{m.key}_best": cell.best})
+            if cell.marks:
+                rec["mark"] = cell.marks
+        elif col.kind == "published":
+            rec[f"published_{col.source}_{col.metric.key}"] = cell.value
+            if cell.value is not None:
+                rec[f"published_{col.source}_source"] = source_label(sources_[col.source - 1])
+    rec.update({"missed": int(r["missed"]), "structures": int(r["structures"])})
+    rec.setdefault("mark", "")
+    return rec
+
+
 def build_table(runs: pd.DataFrame, method_order: list[str], title: str, cls: str = "mean",
                 labels: dict | None = None, tests: pd.DataFrame | None = None,
                 refs: pd.DataFrame | None = None) -> Table:
@@ -160,67 +193,36 @@ def build_table(runs: pd.DataFrame, method_order: list[str], title: str, cls: st
     keys = ordered_rows(summary, method_order, list(labels))
     ratios = sorted(summary["labeled"].unique())
     best = {m.key: _best(summary, m, mode) for m in metrics}
-
-    def summary_of(key, lab):
-        method, variant, network = key
-        hit = summary[(summary["method"] == method) & (summary["network"] == network)
-                      & (summary["labeled"] == lab)
-                      & (summary["variant"].isna() if variant is None else summary["variant"] == variant)]
-        return None if hit.empty else hit.iloc[0]
-
     published = {(key, lab, m.key, k): reference_for(refs, dataset, key[0], key[2], lab, m.key, src[0])
                  for key in keys if key[1] is None for lab in ratios for m in metrics
                  for k, src in enumerate(srcs, start=1)}
-    columns = []
-    for lab in ratios:
-        for m in metrics:
-            pub = [k for k in range(1, len(srcs) + 1)
-                   if any(v is not None for (_, lb, mk, kk), v in published.items() if (lb, mk, kk) == (lab, m.key, k))]
-            columns.append(Column(lab, "ours", m, beside_published=bool(pub)))
-            columns += [Column(lab, "published", m, source=k) for k in pub]
-        columns.append(Column(lab, "missed"))
+    columns = _columns(ratios, metrics, published, len(srcs))
+
+    def cell(key, col: Column, r) -> Cell | None:
+        if r is None:
+            return None
+        if col.kind == "missed":
+            return Cell(int(r["missed"]), digits=0)
+        if col.kind == "published":
+            return Cell(published.get((key, col.labeled, col.metric.key, col.source)))
+        m, missed = col.metric, int(r["missed"])
+        flatters = mode in m.hides_miss and missed > 0
+        marks = (marks_for(tests, key[0], key[2], col.labeled)
+                 if m is primary() and cls == "mean" and key[1] is None else "")
+        return Cell(m.scale * r[m.key], m.scale * r[f"{m.key}_std"], int(r["n"]), marks=marks, missed=missed,
+                    best=not flatters and r[m.key] == best[m.key].get(col.labeled))
+
     rows = []
     for key in keys:
         method, variant, network = key
+        mine = summary[(summary["method"] == method) & (summary["network"] == network)
+                       & (summary["variant"].isna() if variant is None else summary["variant"] == variant)]
+        at = {int(r["labeled"]): r for _, r in mine.iterrows()}
         name = row_label(method, network, variant, labels.get(variant) if variant else None)
-        cells, records = [], []
-        for col in columns:
-            r = summary_of(key, col.labeled)
-            if r is None:
-                cells.append(None)
-            elif col.kind == "missed":
-                cells.append(Cell(int(r["missed"]), digits=0))
-            elif col.kind == "published":
-                cells.append(Cell(published.get((key, col.labeled, col.metric.key, col.source))))
-            else:
-                m, lab = col.metric, col.labeled
-                missed = int(r["missed"])
-                flatters = mode in m.hides_miss and missed > 0
-                marks = (marks_for(tests, method, network, lab)
-                         if m is primary() and cls == "mean" and variant is None else "")
-                cells.append(Cell(m.scale * r[m.key], m.scale * r[f"{m.key}_std"], int(r["n"]),
-                                  best=not flatters and r[m.key] == best[m.key].get(lab), marks=marks,
-                                  missed=missed))
-        for lab in ratios:
-            r = summary_of(key, lab)
-            if r is None:
-                continue
-            rec = {"row": name, "method": method, "variant": variant, "network": network, "labeled": lab,
-                   "class": cls, "group": method_card(method).group, "n_seeds": int(r["n"])}
-            for col, cell in zip(columns, cells, strict=True):
-                if col.labeled != lab or cell is None:
-                    continue
-                if col.kind == "ours":
-                    m = col.metric
-                    rec.update({m.key: r[m.key], f"{m.key}_std": r[f"{m.key}_std"], f"{m.key}_best": cell.best})
-                    if cell.marks:
-                        rec["mark"] = cell.marks
-                elif col.kind == "published":
-                    rec[f"published_{col.source}_{col.metric.key}"] = cell.value
-                    if cell.value is not None:
-                        rec[f"published_{col.source}_source"] = source_label(srcs[col.source - 1])
-            rec.update({"missed": int(r["missed"]), "structures": int(r["structures"])})
-            rec.setdefault("mark", "")
-            records.append(rec)
-        rows.append(Row(name, method_card(method).group, cells, records))
+        group = method_card(method).group
+        cells = [cell(key, col, at.get(col.labeled)) for col in columns]
+        records = [_record({"row": name, "method": method, "variant": variant, "network": network,
+                            "labeled": lab, "class": cls, "group": group}, at[lab], columns, cells, srcs)
+                   for lab in ratios if lab in at]
+        rows.append(Row(name, group, cells, records))
     return Table(title, cls, mode, columns, rows, sources=srcs)
