@@ -133,7 +133,7 @@ def dice_figure(df: pd.DataFrame, order: list[str] | None = None):
     (lower bound) is black and dashed, the all-labels row (upper bound) grey and dotted; every
     other row has its own colour and marker (ours thicker). The legend sits outside the axes."""
     from advmim.methods import method_card
-    from advmim.report.table import ordered_rows
+    from advmim.report.model import ordered_rows
 
     summary = summarise(df)
     order = order or list(dict.fromkeys(summary["method"]))
