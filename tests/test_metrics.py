@@ -294,7 +294,7 @@ def test_cli_h5_paper_and_strict_spacing(tmp_path, capsys):
     assert out["mean"]["asd"]["3"] == out["asd"]["3"]
     rc, out, _ = _cli(capsys, tmp_path / "p.h5", tmp_path / "g.h5", "--mode", "strict")
     assert rc == 0 and out["spacing"] == [5.0, 1.5, 1.5]
-    assert out["asd"]["1"] == asd(pred == 1, gt == 1, spacing=(5.0, 1.5, 1.5), mode="strict")
+    assert out["asd"]["RV"] == asd(pred == 1, gt == 1, spacing=(5.0, 1.5, 1.5), mode="strict")
     rc, _, err = _cli(capsys, tmp_path / "p.h5", tmp_path / "g_nosp.h5", "--mode", "strict")
     assert rc == 2 and "g_nosp.h5" in err and "spacing" in err
 
