@@ -3,61 +3,20 @@
 from __future__ import annotations
 
 import copy
-import functools
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from advmim.errors import ConfigError
+from advmim.schema import fill_defaults, load_schema, schema_default  # noqa: F401 (public here too)
+from advmim.schema import problems as schema_problems
 
-SCHEMA_FILE = "config.schema.yaml"
 # Patients in the fixed training split of datasets with shipped splits.
 FIXED_TRAIN_PATIENTS = {"acdc": 70}
 # Cases of bring-your-own datasets and their default (val, test) hold-outs; Synapse's 12 test
 # cases are fixed and not among its 18 training cases.
 BYOD_CASES = {"synapse": 18, "promise12": 50}  # training cases of the bring-your-own datasets
-
-
-@functools.cache
-def load_schema() -> dict:
-    """The JSON schema every configuration must satisfy."""
-    text = resources.files("advmim.schemas").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
-
-
-def _resolve(node: dict, schema: dict) -> dict:
-    while "$ref" in node:
-        node = {**schema["$defs"][node["$ref"].rsplit("/", 1)[1]], **{k: v for k, v in node.items() if k != "$ref"}}
-    return node
-
-
-def fill_defaults(config: dict, schema: dict | None = None) -> dict:
-    """Set every missing key that has a schema ``default:`` (nested ``properties`` only, so the
-    partial overrides under ``method_training`` and ``ablations`` get none), in place."""
-    schema = schema or load_schema()
-
-    def walk(node: dict, value: dict) -> None:
-        for key, sub in _resolve(node, schema).get("properties", {}).items():
-            sub = _resolve(sub, schema)
-            if key not in value and "default" in sub:
-                value[key] = copy.deepcopy(sub["default"])
-            if isinstance(value.get(key), dict):
-                walk(sub, value[key])
-
-    walk(schema, config)
-    return config
-
-
-def schema_default(*keys: str) -> Any:
-    """The schema's ``default:`` of one key (``schema_default("dataset", "phantom", "seed")``),
-    for command-line defaults that must agree with the workflow's."""
-    schema = node = load_schema()
-    for key in keys:
-        node = _resolve(node, schema)["properties"][key]
-    return _resolve(node, schema)["default"]
 
 
 def read_yaml(path: str | Path) -> Any:
@@ -85,11 +44,7 @@ def validate_config(config: Any, source: str = "config") -> dict:
     """Check schema and meaning; raise one ConfigError listing every problem found."""
     if not isinstance(config, dict):
         raise ConfigError(f"{source}: the configuration must be a mapping, got {type(config).__name__}")
-    validator = jsonschema.Draft202012Validator(load_schema())
-    problems = [
-        f"{'/'.join(map(str, err.absolute_path)) or '<top>'}: {err.message}"
-        for err in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
-    ]
+    problems = schema_problems(config, load_schema())
     if not problems:
         from advmim.methods import load_plugins
 

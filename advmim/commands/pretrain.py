@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from advmim.commands import positive_int
+
 NAME = "pretrain-mim"
 HELP = "pretrain the Swin-UNet encoder by masked image modelling (SimMIM-style, no labels)"
 
@@ -16,7 +18,7 @@ def add_arguments(parser):
                         help="pretraining settings as a JSON object (advmim.config.pretrain_settings)")
     parser.add_argument("--out", required=True, type=Path,
                         help="encoder checkpoint to write (and a .json summary beside it)")
-    parser.add_argument("--threads", type=int, default=None, help="override settings: CPU threads")
+    parser.add_argument("--threads", type=positive_int, default=None, help="override settings: CPU threads")
     parser.add_argument("--no-progress", action="store_true", help="no progress output")
 
 

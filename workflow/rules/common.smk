@@ -65,9 +65,9 @@ def weights_options():
     """`advmim download-weights` options from models.swin_unet.pretrained_sha256 and
     pretrained_url (a mirror; default: the official release asset)."""
     swin = config.get("models", {}).get("swin_unet", {})
-    options = [f"--sha256 {swin['pretrained_sha256']}"] if swin.get("pretrained_sha256") else []
-    options += [f"--url '{swin['pretrained_url']}'"] if swin.get("pretrained_url") else []
-    return " ".join(options)
+    options = ["--sha256", swin["pretrained_sha256"]] if swin.get("pretrained_sha256") else []
+    options += ["--url", swin["pretrained_url"]] if swin.get("pretrained_url") else []
+    return options  # argument words, each quoted by {params.options:q}
 
 
 def run_files(pattern, target):
@@ -141,11 +141,11 @@ def convert_options(wildcards):
     """Dataset-specific `advmim convert` options: split sizes/seed and labeled subset sizes
     (ACDC: none, its split is fixed; Synapse: no test size, its 12 test cases are fixed)."""
     if wildcards.dataset == "acdc":
-        return ""
+        return []
     skip = {"test"} if wildcards.dataset == "synapse" else set()
     split = config["dataset"].get("split", {})
-    options = [f"--{k} {v}" for k, v in split.items() if k not in skip]
-    return " ".join([*options, "--labeled", *map(str, config["labeled"])])
+    options = [word for k, v in split.items() if k not in skip for word in (f"--{k}", str(v))]
+    return [*options, "--labeled", *map(str, config["labeled"])]  # words, quoted by :q
 
 
 def download_options():
@@ -154,4 +154,4 @@ def download_options():
 
     download = config["dataset"].get("download", {})
     sha256 = download.get("sha256")
-    return f"--url '{download.get('url') or ACDC_URL}'" + (f" --sha256 {sha256}" if sha256 else "")
+    return ["--url", download.get("url") or ACDC_URL, *(["--sha256", sha256] if sha256 else [])]

@@ -9,7 +9,7 @@ rule phantom:
         patients=config["dataset"]["phantom"]["patients"],
         seed=config["dataset"]["phantom"]["seed"],
         size=config["dataset"]["phantom"]["size"],
-        zoom=" ".join(map(str, config["dataset"]["phantom"]["zoom"])),
+        zoom=[str(z) for z in config["dataset"]["phantom"]["zoom"]],
     conda:
         CONDA_ENV
     log:
@@ -17,8 +17,8 @@ rule phantom:
     benchmark:
         f"{R}/benchmarks/phantom.tsv"
     shell:
-        "advmim phantom --out {params.out} --patients {params.patients} "
-        "--seed {params.seed} --size {params.size} --zoom {params.zoom} > {log} 2>&1"
+        "advmim phantom --out {params.out:q} --patients {params.patients:q} "
+        "--seed {params.seed:q} --size {params.size:q} --zoom {params.zoom:q} > {log:q} 2>&1"
 
 
 localrules:
@@ -41,7 +41,7 @@ rule download:
     benchmark:
         f"{R}/benchmarks/download_acdc.tsv"
     shell:
-        "advmim download acdc {params.options} --out {params.out} --no-progress > {log} 2>&1"
+        "advmim download acdc {params.options:q} --out {params.out:q} --no-progress > {log:q} 2>&1"
 
 
 # ImageNet Swin-T for models.swin_unet.pretrained: imagenet (resumable, SHA-256 checked once
@@ -59,7 +59,7 @@ rule download_weights:
     benchmark:
         f"{R}/benchmarks/download_weights.tsv"
     shell:
-        "advmim download-weights swin-t --out {output} {params.options} --no-progress 2>&1 | tee {log}"
+        "advmim download-weights swin-t --out {output:q} {params.options:q} --no-progress 2>&1 | tee {log:q}"
 
 
 if PREPROCESSED_DIR:
@@ -72,7 +72,7 @@ if PREPROCESSED_DIR:
         output:
             directory(f"{R}/data/{{dataset}}"),
         params:
-            labeled=" ".join(map(str, config["labeled"])),
+            labeled=[str(n) for n in config["labeled"]],
         conda:
             CONDA_ENV
         log:
@@ -80,8 +80,8 @@ if PREPROCESSED_DIR:
         benchmark:
             f"{R}/benchmarks/prepare_ssl4mis_{{dataset}}.tsv"
         shell:
-            "advmim prepare-ssl4mis {input.src} --out {output} --dataset {wildcards.dataset} "
-            "--labeled {params.labeled} > {log} 2>&1"
+            "advmim prepare-ssl4mis {input.src:q} --out {output:q} --dataset {wildcards.dataset:q} "
+            "--labeled {params.labeled:q} > {log:q} 2>&1"
 
 else:
 
@@ -99,5 +99,5 @@ else:
         benchmark:
             f"{R}/benchmarks/convert_{{dataset}}.tsv"
         shell:
-            "advmim convert {wildcards.dataset} --raw {input.raw} --out {output} "
-            "{params.options} > {log} 2>&1"
+            "advmim convert {wildcards.dataset:q} --raw {input.raw:q} --out {output:q} "
+            "{params.options:q} > {log:q} 2>&1"
