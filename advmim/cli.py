@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import pkgutil
 import signal
 import sys
@@ -65,9 +66,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     reuse_freed_memory()
     try:
         with sigterm_raises():
-            return int(args._run(args) or 0)
+            status = int(args._run(args) or 0)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+            return status
     except AdvmimError as exc:
         print(f"advmim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `advmim metrics ... | head`: the reader left; say so once
+        with contextlib.suppress(OSError):  # no flush of the closed pipe at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"advmim {args.command}: error: its output was closed early (broken pipe); "
+              "the rest was not written", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)

@@ -164,6 +164,26 @@ def _parameter_problems(config: dict, names: set[str]) -> list[str]:
     return problems
 
 
+def _size_problems(config: dict, methods: list[str]) -> list[str]:
+    """Input sizes every network of each method accepts (advmim.models.settings.size_problem)."""
+    from advmim.methods import method_card
+    from advmim.models.settings import ARCH_OF_KEY, size_problem
+
+    sizes = {("training/img_size", None): config["training"]["img_size"]}
+    for name, training in config.get("method_training", {}).items():
+        if "img_size" in training:
+            sizes[(f"method_training/{name}/img_size", name)] = training["img_size"]
+    found: dict[tuple[str, str], str] = {}
+    for (where, only), size in sizes.items():
+        for method in methods:
+            for key in method_card(method).reported if only in (None, method) else ():
+                arch = ARCH_OF_KEY.get(key)
+                problem = arch and size_problem(arch, size, (config.get("models") or {}).get(arch))
+                if problem and (where, arch) not in found:
+                    found[where, arch] = f"{where}: {problem} (method {method})"
+    return list(found.values())
+
+
 def _semantic_problems(config: dict) -> list[str]:
     from advmim.data.registry import dataset_names
     from advmim.methods import method_names
@@ -196,6 +216,7 @@ def _semantic_problems(config: dict) -> list[str]:
             if name not in names:
                 problems.append(f"{key}: unknown method {name!r}; valid: {', '.join(names)}")
     problems += _parameter_problems(config, set(names))
+    problems += _size_problems(config, [n for n in used if n in names])
     split = config["evaluation"]["split"]
     if held_out(config, split) == 0:
         problems.append(f"evaluation/split: {split!r} but dataset/split/{split} is 0: "

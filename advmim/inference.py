@@ -10,6 +10,7 @@ from scipy.ndimage import zoom
 
 from advmim.errors import InputError
 from advmim.models import build_model
+from advmim.schema import check_run_settings
 from advmim.train.checkpoint import load_checkpoint
 
 # Checkpoints written before architectures were stored: the network of each key letter.
@@ -40,14 +41,24 @@ def load_networks(model_path: str | Path, device: torch.device) -> tuple[dict, d
     state = load_checkpoint(model_path, map_location=device)
     if "nets" not in state or "settings" not in state:
         raise InputError(model_path, "not a finished advmim model (missing 'nets'/'settings')")
-    settings = state["settings"]
+    if not isinstance(state["nets"], dict) or not state["nets"] or not all(
+            isinstance(w, dict) for w in state["nets"].values()):
+        raise InputError(model_path, "'nets' must map network keys to state dicts, got "
+                                     f"{type(state['nets']).__name__}")
+    settings = check_run_settings(state["settings"], f"{model_path} (its settings)")
     nets = {}
     for key, weights in state["nets"].items():
         arch, params = architecture_of(state, key, model_path)
         if "pretrained" in params:
             params["pretrained"] = None  # weights come from the checkpoint
         net = build_model(arch, settings["num_classes"], settings["img_size"], **params)
-        net.load_state_dict(weights)
+        try:
+            net.load_state_dict(weights)
+        except RuntimeError as exc:  # missing/unexpected keys, shapes (e.g. another num_classes)
+            first = next((line.strip() for line in str(exc).splitlines()[1:] if line.strip()), str(exc))
+            raise InputError(model_path, f"network {key!r}: the weights do not fit a {arch} with "
+                                         f"num_classes {settings['num_classes']} and its stored "
+                                         f"settings ({first})") from None
         nets[key] = net.to(device).eval()
     return settings, nets
 

@@ -165,3 +165,258 @@ def test_results_folder_with_spaces_quotes_and_shell_syntax(tmp_path):
     assert (results / "tables" / "phantom.md").is_file()
     assert (results / "figures" / "phantom" / "dice_vs_labeled.png").is_file()
     assert not list(tmp_path.rglob("PWNED")) and not (ROOT / "PWNED").exists()
+
+
+# ---------------------------------------------------------------- one writer per run folder
+
+
+def test_second_writer_of_a_run_folder_is_refused(phantom_data, tiny_settings, tmp_path, capsys):
+    from advmim.train.runlock import hold_run_folder
+
+    path = _write_settings(tmp_path, tiny_settings("supervised_unet"))
+    run = tmp_path / "run"
+    with hold_run_folder(run):
+        err = fails(capsys, ["train", "--data", phantom_data, "--settings-file", path, "--out", run],
+                    str(run), "another `advmim train` is writing this run folder", "pid ")
+    assert len(err.strip().splitlines()) == 1
+    assert not (run / "config.json").exists()
+
+
+def test_run_folder_lock_dies_with_its_holder(tmp_path):
+    """flock: a holder killed with SIGKILL leaves nothing locked."""
+    import subprocess
+    import sys
+
+    from advmim.train.runlock import hold_run_folder
+
+    code = ("import sys, time; from advmim.train.runlock import hold_run_folder\n"
+            f"with hold_run_folder({str(tmp_path / 'run')!r}):\n print('held', flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                              cwd=ROOT, env={"PYTHONPATH": str(ROOT)})
+    assert holder.stdout.readline().strip() == "held"
+    from advmim.errors import OutputError
+
+    with pytest.raises(OutputError, match=f"pid {holder.pid}"), hold_run_folder(tmp_path / "run"):
+        pass
+    holder.kill()
+    holder.wait()
+    with hold_run_folder(tmp_path / "run"):
+        pass
+
+
+# ---------------------------------------------------------------- resume on the same data only
+
+
+def test_resume_with_another_data_folder_is_refused(phantom_data, tiny_settings, tmp_path, capsys):
+    import h5py
+
+    from advmim.train.loop import LAST_CHECKPOINT, train
+
+    settings = tiny_settings("supervised_unet")
+    run = tmp_path / "run"
+    train(dict(settings), phantom_data, run, progress=False, stop_after=2)
+    other = Path(shutil.copytree(phantom_data, tmp_path / "other"))
+    with h5py.File(_first_labeled_slice(other), "r+") as f:
+        f["image"][...] = f["image"][...] * 0.5
+    path = _write_settings(tmp_path, settings)
+    fails(capsys, ["train", "--data", other, "--settings-file", path, "--out", run, "--no-progress"],
+          str(run / LAST_CHECKPOINT), "trained on other data than")
+    assert main(["train", "--data", str(phantom_data), "--settings-file", str(path), "--out", str(run),
+                 "--no-progress"]) == 0
+
+
+# ---------------------------------------------------------------- data checked when opened
+
+
+def _copy_data(phantom_data, tmp_path) -> Path:
+    return Path(shutil.copytree(phantom_data, tmp_path / "data"))
+
+
+def _rewrite(path: Path, **arrays) -> None:
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        for key, value in arrays.items():
+            del f[key]
+            f[key] = value
+
+
+def _first_labeled_slice(data: Path) -> Path:
+    name = (data / "labeled" / "1.list").read_text().split()[0]
+    return data / "data" / "slices" / f"{name}.h5"
+
+
+@pytest.mark.parametrize("case", ["label7", "three_channels", "num_classes2", "data_is_a_file"])
+def test_bad_training_data_names_the_file(case, phantom_data, tiny_settings, tmp_path, capsys):
+    import h5py
+    import numpy as np
+
+    data = _copy_data(phantom_data, tmp_path)
+    settings = tiny_settings("supervised_unet")
+    target = _first_labeled_slice(data)
+    with h5py.File(target) as f:
+        image, label = f["image"][...], f["label"][...]
+    if case == "label7":
+        label[0, 0] = 7
+        _rewrite(target, label=label)
+        expect = (str(target), "label values [7] outside 0..3")
+    elif case == "three_channels":
+        _rewrite(target, image=np.stack([image] * 3))
+        expect = (str(target), "expected a 2D image")
+    elif case == "num_classes2":
+        settings |= {"num_classes": 2, "class_names": ["heart"]}
+        expect = (str(data / "dataset.json"), "num_classes 4 but the run settings say 2")
+    else:
+        data = tmp_path / "file"
+        data.write_text("not a folder")
+        expect = (str(data), "not a folder")
+    path = _write_settings(tmp_path, settings)
+    fails(capsys, ["train", "--data", data, "--settings-file", path, "--out", tmp_path / "run"], *expect)
+    assert not (tmp_path / "run" / "model.pt").exists()
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory) -> Path:
+    """A 1-iteration supervised U-Net run on a small phantom (module-wide)."""
+    import yaml
+
+    from advmim.config import run_settings
+    from advmim.data.phantom import write_phantom
+    from advmim.data.registry import get_dataset
+    from advmim.train.loop import train
+    from tests.conftest import TINY_MODELS, TINY_PHANTOM, TINY_SPLIT
+
+    root = tmp_path_factory.mktemp("trained")
+    raw = write_phantom(root / "raw", **TINY_PHANTOM)
+    data = get_dataset("phantom").convert(raw, root / "data", **TINY_SPLIT)
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["training"].update(img_size=32, iterations=1, batch_labeled=2, batch_unlabeled=2,
+                              threads=1, device="cpu")
+    config["models"] = TINY_MODELS
+    train(run_settings(config, "supervised_unet", 1, 0), data, root / "run", progress=False)
+    return root
+
+
+@pytest.mark.parametrize("case", ["label7", "inf", "constant"])
+def test_evaluate_refuses_bad_test_volumes(case, trained_run, tmp_path, capsys):
+    import h5py
+    import numpy as np
+
+    data = Path(shutil.copytree(trained_run / "data", tmp_path / "data"))
+    case_name = (data / "test.list").read_text().split()[0]
+    volume = data / "data" / f"{case_name}.h5"
+    with h5py.File(volume) as f:
+        image, label = f["image"][...], f["label"][...]
+    if case == "label7":
+        label[0, 0, 0] = 7
+        _rewrite(volume, label=label)
+        expect = "label values [7] outside 0..3"
+    elif case == "inf":
+        image[0, 0, 0] = np.inf
+        _rewrite(volume, image=image)
+        expect = "NaN or infinite"
+    else:
+        _rewrite(volume, image=np.full_like(image, 0.5))
+        expect = "image is constant"
+    out = tmp_path / "m.json"
+    fails(capsys, ["evaluate", "--model", trained_run / "run" / "model.pt", "--data", data, "--out", out],
+          str(volume), expect)
+    assert not out.exists()
+
+
+# ---------------------------------------------------------------- a model.pt that does not fit
+
+
+@pytest.mark.parametrize("case", ["num_classes", "nets_list"])
+def test_inconsistent_model_file(case, trained_run, tmp_path, capsys):
+    from advmim.train.checkpoint import load_checkpoint, save_checkpoint
+
+    state = load_checkpoint(trained_run / "run" / "model.pt")
+    if case == "num_classes":
+        state["settings"] |= {"num_classes": 3, "class_names": ["RV", "Myo"]}
+        expect = "the weights do not fit a unet with num_classes 3"
+    else:
+        state["nets"] = list(state["nets"].values())
+        expect = "'nets' must map network keys to state dicts, got list"
+    model = tmp_path / "model.pt"
+    save_checkpoint(model, state)
+    fails(capsys, ["evaluate", "--model", model, "--data", trained_run / "data", "--out",
+                   tmp_path / "m.json"], str(model), expect)
+
+
+# ---------------------------------------------------------------- predict never overwrites silently
+
+
+def test_predict_refuses_existing_outputs_unless_overwrite(trained_run, tmp_path, capsys):
+    import nibabel as nib
+    import numpy as np
+
+    images, gts = tmp_path / "imgs", tmp_path / "gts"
+    images.mkdir()
+    gts.mkdir()
+    volume = np.random.default_rng(0).random((20, 24, 3)).astype(np.float32)
+    nib.save(nib.Nifti1Image(volume, np.eye(4)), images / "a.nii.gz")
+    nib.save(nib.Nifti1Image(volume, np.eye(4)), images / "b.nii.gz")
+    truth = gts / "b.nii.gz"
+    nib.save(nib.Nifti1Image(np.ones((20, 24, 3), np.uint8), np.eye(4)), truth)
+    before = truth.read_bytes()
+    model = trained_run / "run" / "model.pt"
+    fails(capsys, ["predict", "--model", model, "--input-dir", images, "--output-dir", gts],
+          str(truth), "refusing to overwrite it", "--overwrite")
+    assert truth.read_bytes() == before and not (gts / "a.nii.gz").exists()
+    fails(capsys, ["predict", "--model", model, images / "a.nii.gz", truth], str(truth), "--overwrite")
+    assert main(["predict", "--model", str(model), "--input-dir", str(images), "--output-dir", str(gts),
+                 "--overwrite"]) == 0
+    assert truth.read_bytes() != before
+
+
+# ---------------------------------------------------------------- sizes that cannot run
+
+
+def test_img_size_too_large_for_memory_is_refused_before_set_up(phantom_data, tiny_settings, tmp_path, capsys):
+    path = _write_settings(tmp_path, tiny_settings("supervised_unet", img_size=100000))
+    fails(capsys, ["train", "--data", phantom_data, "--settings-file", path, "--out", tmp_path / "run"],
+          "img_size: 100000 px needs at least", "GiB free")
+    assert not (tmp_path / "run" / "config.json").exists()
+
+
+def test_workflow_img_size_the_networks_cannot_take_fails_validation():
+    import yaml
+
+    from advmim.config import validate_config
+    from advmim.errors import ConfigError
+
+    config = yaml.safe_load((ROOT / "tests" / "configs" / "tiny.yaml").read_text())
+    config["training"]["img_size"] = 40
+    config["methods"] = ["supervised_unet", "advmim"]
+    with pytest.raises(ConfigError) as err:
+        validate_config(config)
+    assert "training/img_size: img_size 40 must be divisible by 32 for swin_unet" in str(err.value)
+    assert "img_size 40 must be divisible by 16 for unet" in str(err.value)
+
+
+# ---------------------------------------------------------------- a closed pipe
+
+
+def test_metrics_into_a_closed_pipe_is_one_line(trained_run, tmp_path):
+    import subprocess
+    import sys
+
+    case = (trained_run / "data" / "test.list").read_text().split()[0]
+    volume = trained_run / "data" / "data" / f"{case}.h5"
+    import h5py
+    import nibabel as nib
+
+    with h5py.File(volume) as f:
+        label = f["label"][...]
+    gt = tmp_path / "gt.nii.gz"
+    nib.save(nib.Nifti1Image(label.transpose(2, 1, 0), __import__("numpy").eye(4)), gt)
+    # `true` exits without reading, long before advmim has imported: its output meets a closed pipe
+    cmd = (f"{sys.executable} -m advmim metrics {gt} {gt} --num-classes 4 2>{tmp_path}/err"
+           " | true; exit ${PIPESTATUS[0]}")
+    done = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, cwd=ROOT,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    err = (tmp_path / "err").read_text()
+    assert done.returncode == 2, err
+    assert err.strip().splitlines() == ["advmim metrics: error: its output was closed early "
+                                        "(broken pipe); the rest was not written"]

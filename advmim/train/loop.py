@@ -23,6 +23,7 @@ from advmim.methods import Batch, get_method, load_plugins
 from advmim.train.checkpoint import load_checkpoint, save_checkpoint
 from advmim.train.data_identity import check_data_folder, data_identity
 from advmim.train.gpu import peak_memory_mb
+from advmim.train.memory_check import check_step_fits
 from advmim.train.precision import amp_dtype, autocast, grad_scaler
 from advmim.train.sampling import EpochSampler
 
@@ -227,6 +228,7 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
     if (restored := _restore_finished(settings, run_dir, identity, Path(data_dir))) is not None:
         return restored
     device = device or torch.device("cpu")
+    check_step_fits(settings, device)
     torch.set_num_threads(int(settings["threads"]))
     seed = int(settings["seed"])
     seed_everything(seed)
