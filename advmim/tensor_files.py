@@ -17,8 +17,8 @@ from typing import Any
 from advmim.errors import InputError
 
 SAFETENSORS_SUFFIX = ".safetensors"
-UNSAFE = ("holds Python objects other than tensors and plain data (loading it could run code); "
-          "refusing to load it. Only checkpoints written by advmim, or plain state dicts, are read")
+UNSAFE = ("it holds Python objects other than tensors and plain data (loading it could run code); "
+          "only checkpoints written by advmim, or plain state dicts, are read")
 
 
 def load_tensor_file(path: str | Path, what: str = "checkpoint", map_location: Any = "cpu") -> Any:
@@ -39,7 +39,7 @@ def load_tensor_file(path: str | Path, what: str = "checkpoint", map_location: A
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         if "weights_only" in str(exc) or "Unsupported global" in str(exc):
-            raise InputError(path, f"{what} {UNSAFE}") from None
+            raise InputError(path, f"refusing to load this {what}: {UNSAFE}") from None
         raise InputError(path, f"cannot read {what} ({type(exc).__name__}: {exc})") from exc
     except Exception as exc:  # noqa: BLE001 - torch raises many types for truncated/corrupt files
         raise InputError(path, f"cannot read {what} ({type(exc).__name__}: {exc})") from exc

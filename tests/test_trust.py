@@ -83,7 +83,7 @@ def test_hostile_checkpoint_runs_nothing(where, phantom_data, tiny_settings, tmp
             (run / "config.json").write_text(json.dumps(settings))
         argv = ["train", "--data", phantom_data, "--settings-file", _write_settings(tmp_path, settings),
                 "--out", run, "--no-progress"]
-    fails(capsys, argv, str(bad), "refusing to load it")
+    fails(capsys, argv, str(bad), "refusing to load this", "could run code")
     assert not marker.exists()
 
 
