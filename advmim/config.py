@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from advmim.errors import ConfigError
-from advmim.schema import fill_defaults, load_schema, schema_default  # noqa: F401 (public here too)
+from advmim.schema import fill_defaults, load_schema, resolve, schema_default  # noqa: F401 (public here too)
 from advmim.schema import problems as schema_problems
 
 # Patients in the fixed training split of datasets with shipped splits.
@@ -17,6 +18,44 @@ FIXED_TRAIN_PATIENTS = {"acdc": 70}
 # Cases of bring-your-own datasets and their default (val, test) hold-outs; Synapse's 12 test
 # cases are fixed and not among its 18 training cases.
 BYOD_CASES = {"synapse": 18, "promise12": 50}  # training cases of the bring-your-own datasets
+
+
+def type_overrides(config: dict, overrides: Mapping) -> dict:
+    """Give ``snakemake --config key=value`` values the types a YAML config file would give them,
+    in place: Snakemake passes ``seeds=[1337]`` as ``['1337']`` and ``training='{"iterations":
+    100}'`` as ``{'iterations': '100'}``. Each string where the schema does not allow a string (or
+    says nothing) is read as YAML; a number where the schema wants a string becomes that string."""
+    schema = load_schema()
+
+    def typed(value: Any, node: dict) -> Any:
+        node = resolve(node, schema)
+        types = node.get("type", [])
+        types = [types] if isinstance(types, str) else types
+        if isinstance(value, Mapping):
+            extra = node.get("additionalProperties")
+            return {k: typed(v, node.get("properties", {}).get(k, extra if isinstance(extra, dict) else {}))
+                    for k, v in value.items()}  # fmt: skip
+        if isinstance(value, list):
+            return [typed(v, node.get("items", {})) for v in value]
+        if isinstance(value, str) and "string" not in types:
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError:
+                return value  # left as it was: validation names the key
+            return value if isinstance(parsed, str) else typed(parsed, node)
+        if types == ["string"] and isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    def merge(into: dict, new: dict) -> None:  # Snakemake's update_config: nested keys merge
+        for key, value in new.items():
+            if isinstance(value, dict) and isinstance(into.get(key), dict):
+                merge(into[key], value)
+            else:
+                into[key] = value
+
+    merge(config, typed(overrides, schema))
+    return config
 
 
 def read_yaml(path: str | Path) -> Any:

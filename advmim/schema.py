@@ -24,7 +24,7 @@ def load_schema() -> dict:
     return yaml.safe_load(text)
 
 
-def _resolve(node: dict, schema: dict) -> dict:
+def resolve(node: dict, schema: dict) -> dict:
     """``node`` with its ``$ref`` (a JSON pointer into ``schema``) followed, recursively."""
     while "$ref" in node:
         target = schema
@@ -41,8 +41,8 @@ def fill_defaults(config: dict, schema: dict | None = None) -> dict:
     schema = schema or root
 
     def walk(node: dict, value: dict) -> None:
-        for key, sub in _resolve(node, root).get("properties", {}).items():
-            sub = _resolve(sub, root)
+        for key, sub in resolve(node, root).get("properties", {}).items():
+            sub = resolve(sub, root)
             if key not in value and "default" in sub:
                 value[key] = copy.deepcopy(sub["default"])
             if isinstance(value.get(key), dict):
@@ -57,8 +57,8 @@ def schema_default(*keys: str) -> Any:
     for command-line defaults that must agree with the workflow's."""
     schema = node = load_schema()
     for key in keys:
-        node = _resolve(node, schema)["properties"][key]
-    return _resolve(node, schema)["default"]
+        node = resolve(node, schema)["properties"][key]
+    return resolve(node, schema)["default"]
 
 
 @functools.cache
@@ -66,10 +66,10 @@ def run_settings_schema() -> dict:
     """``$defs/run_settings`` with every training setting (``$defs/training_settings``) added and
     references followed: a self-contained schema that allows no other key."""
     root = load_schema()
-    training = _resolve(root["$defs"]["training_settings"], root)
-    run = _resolve(root["$defs"]["run_settings"], root)
-    properties = {key: _resolve(sub, root) for key, sub in training["properties"].items()}
-    properties |= {key: _resolve(sub, root) for key, sub in run["properties"].items()}
+    training = resolve(root["$defs"]["training_settings"], root)
+    run = resolve(root["$defs"]["run_settings"], root)
+    properties = {key: resolve(sub, root) for key, sub in training["properties"].items()}
+    properties |= {key: resolve(sub, root) for key, sub in run["properties"].items()}
     return {**{k: v for k, v in run.items() if k != "properties"}, "properties": properties,
             "additionalProperties": False, "$defs": root["$defs"]}
 

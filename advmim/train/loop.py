@@ -28,7 +28,7 @@ from advmim.train.precision import amp_dtype, autocast, grad_scaler
 from advmim.train.sampling import EpochSampler
 
 # Settings that may differ between an interrupted run and its resumption.
-RESUME_FREE_KEYS = {"device", "threads", "checkpoint_every"}
+RESUME_FREE_KEYS = {"device", "threads", "checkpoint_every", "gpu_jobs_per_device"}
 MODEL_FILE = "model.pt"
 LAST_CHECKPOINT = Path("ckpt") / "last.pt"
 # A hard link to the finished model.pt, kept when the run ends: if the workflow did not accept
