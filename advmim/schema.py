@@ -79,16 +79,43 @@ def problems(value: Any, schema: dict) -> list[str]:
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema)
-    out = []
+    out, missing = [], {}
     for err in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path))):
         where = "/".join(map(str, err.absolute_path))
-        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        if err.validator == "required" and isinstance(err.instance, dict):
+            keys = missing.setdefault(where, [])
+            if not keys:
+                out.append(where)  # placeholder, filled below in order
+            keys += [k for k in err.validator_value if k not in err.instance and k not in keys]
+        elif err.validator == "additionalProperties" and isinstance(err.instance, dict):
             known = err.schema.get("properties", {})
             out += [f"{where + '/' if where else ''}{key}: unknown key; valid: {', '.join(sorted(known))}"
                     for key in err.instance if key not in known]
         else:
             out.append(f"{where or '<top>'}: {err.message}")
-    return out
+    return [f"{item or '<top>'}: missing key(s) {', '.join(missing[item])}" if item in missing else item
+            for item in out]
+
+
+@functools.cache
+def pretrain_settings_schema() -> dict:
+    """``$defs/pretrain_settings`` with references followed (nested ones included)."""
+    root = load_schema()
+    node = resolve(root["$defs"]["pretrain_settings"], root)
+    return {**node, "properties": {k: resolve(v, root) for k, v in node["properties"].items()},
+            "$defs": root["$defs"]}
+
+
+def check_pretrain_settings(settings: Any, source: str = "pretraining settings") -> dict:
+    """Pretraining settings checked like run settings (:func:`check_run_settings`)."""
+    if not isinstance(settings, dict):
+        raise ConfigError(f"{source}: expected a JSON object of pretraining settings, got "
+                          f"{type(settings).__name__}")
+    schema = pretrain_settings_schema()
+    fill_defaults(settings, schema)
+    if found := problems(settings, schema):
+        raise ConfigError(f"{source}: invalid pretraining settings: " + "; ".join(found))
+    return settings
 
 
 def check_run_settings(settings: Any, source: str = "run settings") -> dict:

@@ -284,7 +284,7 @@ def test_train_refuses_incomplete_settings_and_no_iterations(phantom_data, tmp_p
     """Cases 13 and 3: settings without keys, or < 1 iteration, fail before any work."""
     run = tmp_path / "run"
     fails(capsys, ["train", "--data", phantom_data, "--settings", "{}", "--out", run],
-          "run settings", "'seed' is a required property")  # fmt: skip
+          "run settings", "missing key(s)", "seed")  # fmt: skip
     fails(capsys, ["train", "--data", phantom_data, "--settings", "[1]", "--out", run],
           "run settings", "expected a JSON object")  # fmt: skip
     fails(capsys, ["train", "--data", phantom_data, "--settings", _tiny_settings(iterations=-5),

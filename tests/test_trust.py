@@ -393,3 +393,62 @@ def test_workflow_img_size_the_networks_cannot_take_fails_validation():
         validate_config(config)
     assert "training/img_size: img_size 40 must be divisible by 32 for swin_unet" in str(err.value)
     assert "img_size 40 must be divisible by 16 for unet" in str(err.value)
+
+
+# ---------------------------------------------------------------- siblings of the cases above
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"pretrain": {"mask_ratio": 2}}, "pretrain/mask_ratio: 2 is greater than or equal to the maximum of 1"),
+    ({"pretrian": {}}, "pretrian: unknown key"),
+    ({"threads": 0}, "threads: 0 is less than the minimum of 1"),
+])
+def test_bad_pretraining_settings_refused_before_any_work(change, named, phantom_data, tmp_path, capsys):
+    from advmim.config import fill_defaults
+
+    settings = {"dataset": "phantom", "img_size": 32, "swin_unet": {}, "threads": 1, "device": "cpu",
+                "pretrain": fill_defaults({})["pretrain"]} | change
+    out = tmp_path / "mim.pt"
+    fails(capsys, ["pretrain-mim", "--data", phantom_data, "--settings", json.dumps(settings),
+                   "--out", out], "invalid pretraining settings", named)
+    assert not out.exists()
+
+
+def test_model_file_with_a_malformed_architecture(trained_run, tmp_path, capsys):
+    from advmim.train.checkpoint import load_checkpoint, save_checkpoint
+
+    state = load_checkpoint(trained_run / "run" / "model.pt")
+    state["architectures"] = {"C": ["unet"]}
+    save_checkpoint(tmp_path / "model.pt", state)
+    fails(capsys, ["evaluate", "--model", tmp_path / "model.pt", "--data", trained_run / "data",
+                   "--out", tmp_path / "m.json"], "architectures/C: expected")
+    state["architectures"] = {"C": {"name": "unet", "params": {"widths": 3}}}
+    save_checkpoint(tmp_path / "model.pt", state)
+    fails(capsys, ["evaluate", "--model", tmp_path / "model.pt", "--data", trained_run / "data",
+                   "--out", tmp_path / "m.json"], "network 'C': cannot build its stored unet")
+
+
+def test_training_slice_with_a_non_integer_label(phantom_data, tiny_settings, tmp_path, capsys):
+    import h5py
+
+    data = _copy_data(phantom_data, tmp_path)
+    target = _first_labeled_slice(data)
+    with h5py.File(target) as f:
+        label = f["label"][...].astype("float32")
+    label[0, 0] = 1.5
+    _rewrite(target, label=label)
+    path = _write_settings(tmp_path, tiny_settings("supervised_unet"))
+    fails(capsys, ["train", "--data", data, "--settings-file", path, "--out", tmp_path / "run"],
+          str(target), "label contains non-integer values")
+
+
+def test_results_dir_with_braces_fails_validation():
+    import yaml
+
+    from advmim.config import validate_config
+    from advmim.errors import ConfigError
+
+    config = yaml.safe_load((ROOT / ".test" / "config" / "config.yaml").read_text())
+    config["results_dir"] = "r{dataset}"
+    with pytest.raises(ConfigError, match="results_dir: 'r{dataset}' does not match"):
+        validate_config(config)

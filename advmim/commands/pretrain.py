@@ -34,7 +34,7 @@ def run(args) -> int:
         settings = json.loads(args.settings)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"cannot read pretraining settings: {exc}") from exc
-    if args.threads:
+    if args.threads and isinstance(settings, dict):
         settings["threads"] = args.threads
     check_pretrain_settings(settings)
     check_outputs(files=[args.out, args.out.with_suffix(".json")], inputs=[args.data])

@@ -31,7 +31,7 @@ def _read_h5(path: Path, with_label: bool = True) -> tuple[np.ndarray, np.ndarra
     try:
         with h5py.File(path, "r") as f:
             image = np.asarray(f["image"], dtype=np.float32)
-            label = np.asarray(f["label"], dtype=np.uint8) if with_label else None
+            label = np.asarray(f["label"]) if with_label else None  # check_pair: integers, in range
             attrs = dict(f.attrs)
     except KeyError as exc:
         raise InputError(path, f"missing dataset {exc}") from exc
