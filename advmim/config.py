@@ -212,6 +212,9 @@ def _size_problems(config: dict, methods: list[str]) -> list[str]:
     for name, training in config.get("method_training", {}).items():
         if "img_size" in training:
             sizes[(f"method_training/{name}/img_size", name)] = training["img_size"]
+    for variant, entry in config.get("ablations", {}).items():
+        if "img_size" in entry.get("training", {}):
+            sizes[(f"ablations/{variant}/training/img_size", entry["method"])] = entry["training"]["img_size"]
     found: dict[tuple[str, str], str] = {}
     for (where, only), size in sizes.items():
         for method in methods:

@@ -452,3 +452,27 @@ def test_results_dir_with_braces_fails_validation():
     config["results_dir"] = "r{dataset}"
     with pytest.raises(ConfigError, match="results_dir: 'r{dataset}' does not match"):
         validate_config(config)
+
+
+@pytest.mark.parametrize("configfile", sorted(p.name for p in (ROOT / "config").glob("*.yaml")))
+def test_every_run_the_workflow_writes_passes_the_run_settings_validator(configfile):
+    """The workflow's run settings (advmim.config.run_settings) and `advmim train`'s validator
+    agree: a key added to one and not the other fails here, not in a training job."""
+    from advmim.config import load_config, run_settings
+    from advmim.jobs import train_jobs
+    from advmim.schema import check_run_settings
+
+    config = load_config(ROOT / "config" / configfile) if configfile == "config.yaml" else None
+    if config is None:
+        import yaml
+
+        from advmim.config import validate_config
+
+        base = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+        override = yaml.safe_load((ROOT / "config" / configfile).read_text()) or {}
+        for key, value in override.items():
+            base[key] = {**base[key], **value} if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        config = validate_config(base)
+    for job in train_jobs(config):
+        check_run_settings(run_settings(config, job.method, job.labeled, job.seed, job.variant),
+                           f"{configfile}: {job.run}")
