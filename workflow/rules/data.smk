@@ -1,47 +1,28 @@
 # Raw data (generated phantom or downloaded dataset) and preprocessing to the SSL4MIS form.
 
 
-rule phantom:
+# The dataset's raw data, as its plug-in obtains it: a download (ACDC from the CREATIS server,
+# resumable, SHA-256 checked) or a generator (the phantom); not used when dataset.raw_dir is set.
+# Datasets that need an account (Synapse, PROMISE12) require raw_dir (check_data_source).
+rule raw_data:
     output:
-        directory(f"{R}/raw/phantom/database"),
+        directory(f"{R}/raw/{{dataset}}/database"),
     params:
         out=lambda w, output: os.path.dirname(output[0]),
-        patients=config["dataset"]["phantom"]["patients"],
-        seed=config["dataset"]["phantom"]["seed"],
-        size=config["dataset"]["phantom"]["size"],
-        zoom=[str(z) for z in config["dataset"]["phantom"]["zoom"]],
+        command=raw_command,
     conda:
         CONDA_ENV
     log:
-        f"{R}/logs/phantom.log",
+        f"{R}/logs/raw_data_{{dataset}}.log",
     benchmark:
-        f"{R}/benchmarks/phantom.tsv"
+        f"{R}/benchmarks/raw_data_{{dataset}}.tsv"
     shell:
-        "advmim phantom --out {params.out:q} --patients {params.patients:q} "
-        "--seed {params.seed:q} --size {params.size:q} --zoom {params.zoom:q} > {log:q} 2>&1"
+        "advmim {params.command} --out {params.out:q} > {log:q} 2>&1"
 
 
 localrules:
-    download,
+    raw_data,
     download_weights,
-
-
-# ACDC from the CREATIS server (resumable, SHA-256 checked); not used when dataset.raw_dir is set.
-# Synapse and PROMISE12 need an account: their raw_dir is required (advmim.config.check_data_source).
-rule download:
-    output:
-        directory(f"{R}/raw/acdc/database"),
-    params:
-        out=lambda w, output: os.path.dirname(output[0]),
-        options=download_options(),
-    conda:
-        CONDA_ENV
-    log:
-        f"{R}/logs/download_acdc.log",
-    benchmark:
-        f"{R}/benchmarks/download_acdc.tsv"
-    shell:
-        "advmim download acdc {params.options:q} --out {params.out:q} --no-progress > {log:q} 2>&1"
 
 
 # ImageNet Swin-T for models.swin_unet.pretrained: imagenet (resumable, SHA-256 checked once
@@ -59,7 +40,7 @@ rule download_weights:
     benchmark:
         f"{R}/benchmarks/download_weights.tsv"
     shell:
-        "advmim download-weights swin-t --out {output:q} {params.options:q} --no-progress 2>&1 | tee {log:q}"
+        "advmim download-weights swin-t --out {output:q} {params.options} --no-progress 2>&1 | tee {log:q}"
 
 
 if PREPROCESSED_DIR:
@@ -100,4 +81,4 @@ else:
             f"{R}/benchmarks/convert_{{dataset}}.tsv"
         shell:
             "advmim convert {wildcards.dataset:q} --raw {input.raw:q} --out {output:q} "
-            "{params.options:q} > {log:q} 2>&1"
+            "{params.options} > {log:q} 2>&1"
