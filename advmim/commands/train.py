@@ -49,11 +49,12 @@ def run(args) -> int:
 
     settings = check_settings(parse_settings(args), str(args.settings_file or "--settings"))
     check_outputs(folders=[args.out], inputs=[args.data, args.settings_file])
-    with hold_run_folder(args.out):
-        if any(p.name != LOCK_NAME for p in args.out.iterdir()) and not (args.out / "config.json").is_file():
-            raise OutputError(args.out, "folder is not empty and is not a run folder (no config.json); "
-                                        "refusing to write into it (choose an empty folder)")
-        with claim_training_device(settings["device"], settings["gpu_jobs_per_device"]) as device:
-            path = train(settings, args.data, args.out, device=device, progress=not args.no_progress)
+    if (args.out.is_dir() and any(p.name != LOCK_NAME for p in args.out.iterdir())
+            and not (args.out / "config.json").is_file()):
+        raise OutputError(args.out, "folder is not empty and is not a run folder (no config.json); "
+                                    "refusing to write into it (choose an empty folder)")
+    with hold_run_folder(args.out), claim_training_device(settings["device"],
+                                                          settings["gpu_jobs_per_device"]) as device:
+        path = train(settings, args.data, args.out, device=device, progress=not args.no_progress)
     print(f"model written to {path}")
     return 0
