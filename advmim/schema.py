@@ -79,13 +79,14 @@ def problems(value: Any, schema: dict) -> list[str]:
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema)
-    out, missing = [], {}
+    out: list[str | list] = []  # a list: the missing keys of one object, in the order found
+    missing: dict[str, list] = {}
     for err in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path))):
         where = "/".join(map(str, err.absolute_path))
         if err.validator == "required" and isinstance(err.instance, dict):
-            keys = missing.setdefault(where, [])
-            if not keys:
-                out.append(where)  # placeholder, filled below in order
+            if where not in missing:
+                out.append(missing.setdefault(where, [where or "<top>"]))
+            keys = missing[where]
             keys += [k for k in err.validator_value if k not in err.instance and k not in keys]
         elif err.validator == "additionalProperties" and isinstance(err.instance, dict):
             known = err.schema.get("properties", {})
@@ -93,7 +94,7 @@ def problems(value: Any, schema: dict) -> list[str]:
                     for key in err.instance if key not in known]
         else:
             out.append(f"{where or '<top>'}: {err.message}")
-    return [f"{item or '<top>'}: missing key(s) {', '.join(missing[item])}" if item in missing else item
+    return [f"{item[0]}: missing key(s) {', '.join(item[1:])}" if isinstance(item, list) else item
             for item in out]
 
 
