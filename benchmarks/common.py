@@ -5,6 +5,7 @@ timing and memory figures. Importable as ``benchmarks.common`` (tests) and as ``
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import platform
 import resource
@@ -68,17 +69,45 @@ def bench_settings(
     return settings
 
 
-def make_default_data(work: Path, advmim) -> Path:
-    """The embedded default's phantom (its size, zoom, split and labeled subsets), generated and
-    converted once under ``work/data``; ``advmim(*args)`` runs the command line."""
+def add_override_option(parser) -> None:
+    """``--override JSON``, read by :func:`bench_config`."""
+    parser.add_argument("--override", default=None,
+                        help="JSON config fragment (training, models, method_params, dataset...) "
+                             "merged over config/config.yaml and validated; its runs are kept "
+                             "apart, and a changed dataset or labeled list gets its own data")
+
+
+def bench_config(override: str | None, work: Path) -> tuple[dict, Path]:
+    """config/config.yaml with ``override`` (a JSON config fragment, merged as ``--configfile``
+    merges one) over it, validated; and the folder under ``work`` for its runs: ``runs``, or
+    ``runs-<hash of the override>`` so that two designs never share a run."""
+    from advmim.config import validate_config
+    from advmim.plan import merge_configs
+
     config = load_config(DEFAULT_CONFIG)
-    data = work / "data"
+    if not override:
+        return config, work / "runs"
+    config = validate_config(merge_configs(config, json.loads(override)), "--override")
+    return config, work / f"runs-{hashlib.sha256(override.encode()).hexdigest()[:8]}"
+
+
+def make_default_data(work: Path, advmim, config: dict | None = None) -> Path:
+    """The phantom of ``config`` (default: the embedded default's; its size, zoom, split and
+    labeled subsets), generated and converted once under ``work/data`` (``work/data-<hash>`` when
+    its dataset or labeled subsets differ from the default's); ``advmim(*args)`` runs the command
+    line."""
+    default = load_config(DEFAULT_CONFIG)
+    config = config or default
+    key = {"dataset": config["dataset"], "labeled": config["labeled"]}
+    tag = "" if key == {"dataset": default["dataset"], "labeled": default["labeled"]} else (
+        "-" + hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8])
+    data, raw = work / f"data{tag}", work / f"raw{tag}"
     if (data / "dataset.json").is_file():
         return data
     ph, split = config["dataset"]["phantom"], config["dataset"]["split"]
-    advmim("phantom", "--out", str(work / "raw"), "--patients", str(ph["patients"]),
+    advmim("phantom", "--out", str(raw), "--patients", str(ph["patients"]),
            "--seed", str(ph["seed"]), "--size", str(ph["size"]), "--zoom", *map(str, ph["zoom"]))
-    advmim("convert", "phantom", "--raw", str(work / "raw" / "database"), "--out", str(data),
+    advmim("convert", "phantom", "--raw", str(raw / "database"), "--out", str(data),
            "--val", str(split["val"]), "--test", str(split["test"]), "--seed", str(split["seed"]),
            "--labeled", *map(str, config["labeled"]))
     return data
