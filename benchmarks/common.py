@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from advmim.config import load_config, run_settings
+from advmim.data.registry import get_dataset
 from advmim.methods import Batch, get_method
 
 REPO = Path(__file__).resolve().parents[1]
@@ -92,10 +93,10 @@ def bench_config(override: str | None, work: Path) -> tuple[dict, Path]:
 
 
 def make_default_data(work: Path, advmim, config: dict | None = None) -> Path:
-    """The phantom of ``config`` (default: the embedded default's; its size, zoom, split and
-    labeled subsets), generated and converted once under ``work/data`` (``work/data-<hash>`` when
-    its dataset or labeled subsets differ from the default's); ``advmim(*args)`` runs the command
-    line."""
+    """The dataset of ``config`` (default: the embedded default's phantom; its size, zoom, split
+    and labeled subsets), made by its plug-in's commands and converted once under ``work/data``
+    (``work/data-<hash>`` when its dataset or labeled subsets differ from the default's);
+    ``advmim(*args)`` runs the command line."""
     default = load_config(DEFAULT_CONFIG)
     config = config or default
     key = {"dataset": config["dataset"], "labeled": config["labeled"]}
@@ -104,12 +105,11 @@ def make_default_data(work: Path, advmim, config: dict | None = None) -> Path:
     data, raw = work / f"data{tag}", work / f"raw{tag}"
     if (data / "dataset.json").is_file():
         return data
-    ph, split = config["dataset"]["phantom"], config["dataset"]["split"]
-    advmim("phantom", "--out", str(raw), "--patients", str(ph["patients"]),
-           "--seed", str(ph["seed"]), "--size", str(ph["size"]), "--zoom", *map(str, ph["zoom"]))
-    advmim("convert", "phantom", "--raw", str(raw / "database"), "--out", str(data),
-           "--val", str(split["val"]), "--test", str(split["test"]), "--seed", str(split["seed"]),
-           "--labeled", *map(str, config["labeled"]))
+    ds = config["dataset"]
+    plugin = get_dataset(ds["name"])  # the workflow's own raw-data and convert arguments
+    advmim(*plugin.raw_command(ds), "--out", str(raw))
+    advmim("convert", plugin.name, "--raw", str(raw / "database"), "--out", str(data),
+           *plugin.convert_arguments(ds, config["labeled"]))
     return data
 
 

@@ -46,7 +46,7 @@ from common import (  # noqa: E402
 # Pre-registered (issue 24): the methods whose sensitivity the default must show.
 PRE_REGISTERED = ["mean_teacher", "cps", "ctct", "advmim"]
 MIN_RUNS = 6
-# What switches off every loss term on unlabeled images (advmim.methods.catalog): the ramped
+# What switches off every loss term on unlabeled images (each method's card): the ramped
 # weight of the baselines; AdvMIM's cross teaching, masked unlabeled CE and adversarial terms
 # (its discriminators see masked unlabeled maps), keeping its masked labeled term.
 _WEIGHT_OFF = {"consistency": 0.0}
