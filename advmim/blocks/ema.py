@@ -48,5 +48,6 @@ def ema_update(teacher: nn.Module, student: nn.Module, decay: float, step: int) 
     teacher_buffers, student_buffers = list(teacher.buffers()), list(student.buffers())
     if len(teacher_buffers) != len(student_buffers):
         raise ValueError("teacher and student have different buffers")
-    torch._foreach_copy_(teacher_buffers, student_buffers)
+    if teacher_buffers:  # _foreach_copy_ refuses an empty list (a network without buffers)
+        torch._foreach_copy_(teacher_buffers, student_buffers)
     return alpha
