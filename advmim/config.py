@@ -238,6 +238,23 @@ def _parameter_problems(config: dict, names: set[str]) -> list[str]:
     return problems
 
 
+def _comparison_problems(config: dict, names: list[str]) -> list[str]:
+    """Unknown methods or networks in ``report.comparisons`` (checked again, in full, by the table)."""
+    from advmim.methods import method_card
+
+    problems = []
+    for i, comparison in enumerate(config.get("report", {}).get("comparisons", [])):
+        for side in ("row", "vs"):
+            method, _, network = comparison[side].partition(":")
+            if method == "group":
+                continue
+            if method not in names:
+                problems.append(f"report/comparisons/{i}/{side}: unknown method {method!r}")
+            elif network and network not in method_card(method).reported:
+                problems.append(f"report/comparisons/{i}/{side}: {method} reports no network {network!r}")
+    return problems
+
+
 def _semantic_problems(config: dict) -> list[str]:
     from advmim.data.registry import dataset_names
     from advmim.methods import method_names
@@ -263,6 +280,7 @@ def _semantic_problems(config: dict) -> list[str]:
             if name not in names:
                 problems.append(f"{key}: unknown method {name!r}; valid: {', '.join(names)}")
     problems += _parameter_problems(config, set(names))
+    problems += _comparison_problems(config, names)
     return problems
 
 

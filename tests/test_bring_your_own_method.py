@@ -45,7 +45,8 @@ def test_bring_your_own_method_through_snakemake(tmp_path):
     table = (workdir / "results" / "tables" / "phantom.md").read_text()
     row = next(ln for ln in table.splitlines() if ln.startswith("| Self-training (conf. 0.9) |"))
     cells = row.split("|")[2:-1]
-    assert len(cells) == 2 and all(re.search(r"\d+\.\d+", c) for c in cells)  # Dice, HD95
+    assert len(cells) == 3 and all(re.search(r"\d+\.\d+", c) for c in cells[:2])  # Dice, HD95
+    assert re.fullmatch(r" \d+ ", cells[2])  # missed structures
     log = next((workdir / "results" / "runs").rglob("self_training/L1/seed1337/train_log.csv"))
     assert "cons" in log.read_text().splitlines()[0]
 

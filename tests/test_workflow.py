@@ -79,7 +79,8 @@ def test_report_renders_in_chromium(finished, chromium, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     html = report.read_text(errors="replace")
     for name in ("phantom.csv", "phantom.tex", "phantom_stats.csv", "dice_vs_labeled.png",
-                 "qualitative.png", "curves_advmim.png", "Wilcoxon"):
+                 "qualitative.png", "curves_advmim.png", "Wilcoxon", "What this workflow did",
+                 "Settings (the merged configuration this report was made with)"):  # landing page
         assert name in html, name
     png = tmp_path / "report.png"
     screenshot(chromium, report.as_uri(), png, tmp_path / "profile")
