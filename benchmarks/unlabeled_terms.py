@@ -1,10 +1,11 @@
 """Sensitivity of the embedded default: each method as published vs itself with its unlabeled terms off.
 
-Usage: python benchmarks/unlabeled_terms.py [--methods mean_teacher cps ctct advmim] [--runs 6]
+Usage: python benchmarks/unlabeled_terms.py [--methods M ...] [--runs 6]
        [--seeds ...] [--splits val] [--test wilcoxon|t] [--override JSON] [--no-lower-bounds]
        [--jobs 2] [--work DIR] [--out FILE.md] [--smoke] [--data DIR]
 
-Every method of ``--methods`` (default: the pre-registered list below, fixed before any run) is
+Every method of ``--methods`` (default: those the config's pre-registered comparisons,
+``report.comparisons``, test; fixed before any run) is
 trained twice per (labeled subset, seed): as configured ("on"; with the config's own seeds it is
 the main table's run: same seed, same result on CPU) and with every loss term on unlabeled images
 switched off ("off": the same networks, the same labeled + unlabeled batches through them, the
@@ -43,8 +44,6 @@ from common import (  # noqa: E402
     train_and_evaluate,
 )
 
-# Pre-registered (issue 24): the methods whose sensitivity the default must show.
-PRE_REGISTERED = ["mean_teacher", "cps", "ctct", "advmim"]
 MIN_RUNS = 6
 # What switches off every loss term on unlabeled images (each method's card): the ramped
 # weight of the baselines; AdvMIM's cross teaching, masked unlabeled CE and adversarial terms
@@ -89,14 +88,16 @@ def seed_test(on: list[float], off: list[float], test: str) -> tuple[float, str]
     return float(ttest_rel(on, off).pvalue), ""
 
 
-def holm(p_values: list[float]) -> list[float]:
-    """Holm-adjusted p-values; NaN (no test) stays NaN and is not in the family."""
-    order = sorted((p, i) for i, p in enumerate(p_values) if not math.isnan(p))
-    out, running = [math.nan] * len(p_values), 0.0
-    for rank, (p, i) in enumerate(order):
-        running = max(running, min(1.0, (len(order) - rank) * p))
-        out[i] = running
-    return out
+def pre_registered_methods(config: dict) -> list[str]:
+    """The methods the config's pre-registered comparisons (``report.comparisons``, groups
+    expanded over its ``methods``) test, on either side, that have unlabeled terms."""
+    from advmim.methods import method_card
+    from advmim.report.stats import comparison_pairs
+
+    rows = [(m, None, net) for m in config["methods"] for net in method_card(m).reported]
+    pairs, _ = comparison_pairs(config, rows)
+    named = {pair[side][0] for pair in pairs for side in ("row", "vs")}
+    return [m for m in config["methods"] if m in named and m in UNLABELED_OFF]
 
 
 def design_floor(test: str, runs: int, tests: int, alpha: float) -> list[str]:
@@ -135,6 +136,7 @@ def table(dice: dict, split: str, methods: list[str], labeled: list[int], test: 
           alpha: float, runs: int) -> list[str]:
     """The split's on / off table with the paired tests, Holm-corrected over the whole table."""
     from advmim.methods import method_card
+    from advmim.report.stats import holm
 
     rows = [(m, net, n) for m in methods for net in method_card(m).reported for n in labeled]
     tests = [seed_test(dice[(split, n, net)][(m, "on")], dice[(split, n, net)][(m, "off")], test)
@@ -159,8 +161,9 @@ def table(dice: dict, split: str, methods: list[str], labeled: list[int], test: 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--methods", nargs="+", default=PRE_REGISTERED,
-                    help=f"default: the pre-registered {' '.join(PRE_REGISTERED)}")
+    ap.add_argument("--methods", nargs="+", default=None,
+                    help="default: the methods of the config's report.comparisons that have "
+                         "unlabeled terms (the default config: every semi-supervised row and AdvMIM)")
     ap.add_argument("--runs", type=int, default=MIN_RUNS,
                     help="seeds: this many from the config's first seed (its own runs first)")
     ap.add_argument("--seeds", nargs="+", type=int, default=None, help="explicit seeds (over --runs)")
@@ -181,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="2 seeds, 4 iterations, tiny networks, smallest labeled subset")
     args = ap.parse_args(argv)
 
-    unknown = [m for m in args.methods if m not in UNLABELED_OFF]
+    unknown = [m for m in args.methods or [] if m not in UNLABELED_OFF]
     if unknown:
         ap.error(f"--methods: no unlabeled terms known for {', '.join(unknown)}; "
                  f"valid: {', '.join(UNLABELED_OFF)}")
@@ -191,12 +194,15 @@ def main(argv: list[str] | None = None) -> None:
 
         override = json.dumps(merge_configs(SMOKE, json.loads(override or "{}")), sort_keys=True)
     config, runs_dir = bench_config(override, args.work)
+    methods = args.methods or pre_registered_methods(config)
+    if not methods:
+        ap.error("no --methods, and report.comparisons names no method with unlabeled terms")
     seeds = args.seeds or [config["seeds"][0] + i for i in range(2 if args.smoke else args.runs)]
     labeled = [min(config["labeled"])] if args.smoke else config["labeled"]
     alpha = args.alpha or config.get("report", {}).get("alpha", 0.05)
     data = args.data or make_default_data(args.work, advmim_cli, config)
 
-    jobs = plan_runs(config, args.methods, seeds, labeled, not args.no_lower_bounds, runs_dir)
+    jobs = plan_runs(config, methods, seeds, labeled, not args.no_lower_bounds, runs_dir)
     with ThreadPoolExecutor(args.jobs) as pool:
         futures = [(key, n, pool.submit(train_and_evaluate, s, data, run, tuple(args.splits)))
                    for key, n, s, run in jobs]
@@ -212,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
              f"{TESTS[args.test]} over the seed-level means, Holm over the table's tests; lower "
              "bound: the labeled-only network of the same kind (U-Net for C, Swin-UNet for S).", ""]
     for split in args.splits:
-        lines += table(dice, split, args.methods, labeled, args.test, alpha, len(seeds))
+        lines += table(dice, split, methods, labeled, args.test, alpha, len(seeds))
     emit(lines, args.out)
 
 
