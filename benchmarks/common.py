@@ -119,6 +119,11 @@ def advmim_cli(*args: str) -> None:
                    capture_output=True, text=True)
 
 
+def metrics_file(run: Path, split: str) -> Path:
+    """Where :func:`train_and_evaluate` keeps the evaluation of ``run`` on ``split``."""
+    return run.parent / f"{run.name}_{split}.json"
+
+
 def train_and_evaluate(settings: dict, data: Path, run: Path, splits: tuple[str, ...] = ("val",)) -> dict:
     """Train ``settings`` into ``run`` (one thread, CPU) and evaluate it on each split; both steps
     are skipped when their outputs exist (resumable). Returns {split: {network: mean Dice (0-1)}}."""
@@ -127,7 +132,7 @@ def train_and_evaluate(settings: dict, data: Path, run: Path, splits: tuple[str,
                    "--threads", "1", "--device", "cpu", "--no-progress")
     dice = {}
     for split in splits:
-        metrics = run.parent / f"{run.name}_{split}.json"
+        metrics = metrics_file(run, split)
         if not metrics.is_file():
             advmim_cli("evaluate", "--model", str(run / "model.pt"), "--data", str(data),
                        "--out", str(metrics), "--split", split, "--threads", "1")

@@ -11,7 +11,8 @@ the main table's run: same seed, same result on CPU) and with every loss term on
 switched off ("off": the same networks, the same labeled + unlabeled batches through them, the
 same supervised loss; only the unlabeled terms are gone, ``UNLABELED_OFF``). Each run is scored on
 the val split (settings are chosen there, never on test). Per (method, network, labeled) it prints
-the on - off difference paired by seed, the paired test on the seed-level means (``--test``: the
+the on - off difference paired by seed, its hierarchical bootstrap CI over seeds x patients (the
+tables' ``advmim.report.stats``), the paired test on the seed-level means (``--test``: the
 tables' two-sided Wilcoxon signed-rank, advmim.report.stats, from 6 non-zero pairs; or a paired
 t-test), and the p-values Holm-corrected over every test of the table; then the smallest Holm p
 the design can reach (the Wilcoxon's exact floor is 2 / 2^runs). The labeled-only U-Net and
@@ -41,6 +42,7 @@ from common import (  # noqa: E402
     emit,
     make_default_data,
     mean_sd,
+    metrics_file,
     train_and_evaluate,
 )
 
@@ -100,6 +102,35 @@ def pre_registered_methods(config: dict) -> list[str]:
     return [m for m in config["methods"] if m in named and m in UNLABELED_OFF]
 
 
+def patient_differences(runs: dict, method: str, net: str, n: int, split: str, seeds: list[int]):
+    """seeds x patients array of on - off Dice (points), each patient's volumes averaged (the
+    tables' patient frame, advmim.report.stats.patient_frame)."""
+    import numpy as np
+
+    from advmim.report.collect import collect_volumes
+    from advmim.report.stats import patient_frame
+
+    def per_patient(variant: str, seed: int):
+        frame = patient_frame(collect_volumes([metrics_file(runs[(method, variant, n, seed)], split)]))
+        return frame[frame["network"] == net].set_index("patient")["dice"].sort_index()
+
+    rows = []
+    for seed in seeds:
+        on, off = per_patient("on", seed), per_patient("off", seed)
+        rows.append(100 * (on - off.reindex(on.index)).to_numpy())
+    return np.array(rows)
+
+
+def patient_ci(runs: dict, row: tuple, split: str, seeds: list[int], report: dict, alpha: float) -> str:
+    """The (1 - alpha) hierarchical bootstrap CI (seeds, then patients) of the on - off mean."""
+    from advmim.report.stats import hierarchical_bootstrap
+
+    method, net, n = row
+    low, high = hierarchical_bootstrap(patient_differences(runs, method, net, n, split, seeds),
+                                       report["resamples"], report["bootstrap_seed"], 1 - alpha)
+    return f"[{low:+.2f}, {high:+.2f}]"
+
+
 def design_floor(test: str, runs: int, tests: int, alpha: float) -> list[str]:
     """What the design can reach at best: the exact Wilcoxon floor times the Holm factor."""
     if test != "wilcoxon" or tests == 0:
@@ -114,7 +145,7 @@ def design_floor(test: str, runs: int, tests: int, alpha: float) -> list[str]:
 
 def plan_runs(config: dict, methods: list[str], seeds: list[int], labeled: list[int],
               lower_bounds: bool, runs_dir: Path) -> list[tuple]:
-    """(key, labeled, settings, run folder) per training run; key = (method, "on" | "off")."""
+    """(key, labeled, seed, settings, run folder) per training run; key = (method, "on" | "off")."""
     from advmim.config import run_settings
 
     rows = [(m, "on") for m in LOWER_BOUNDS.values()] if lower_bounds else []
@@ -128,12 +159,12 @@ def plan_runs(config: dict, methods: list[str], seeds: list[int], labeled: list[
                 if variant == "off":
                     settings["method_params"].update(UNLABELED_OFF[method])
                 run = runs_dir / f"{method}_{variant}" / f"L{n}" / f"seed{seed}"
-                jobs.append(((method, variant), n, settings, run))
+                jobs.append(((method, variant), n, seed, settings, run))
     return jobs
 
 
-def table(dice: dict, split: str, methods: list[str], labeled: list[int], test: str,
-          alpha: float, runs: int) -> list[str]:
+def table(dice: dict, runs: dict, split: str, methods: list[str], labeled: list[int], seeds: list[int],
+          test: str, report: dict, alpha: float) -> list[str]:
     """The split's on / off table with the paired tests, Holm-corrected over the whole table."""
     from advmim.methods import method_card
     from advmim.report.stats import holm
@@ -143,20 +174,20 @@ def table(dice: dict, split: str, methods: list[str], labeled: list[int], test: 
              for m, net, n in rows]
     adjusted = holm([p for p, _ in tests])
     lines = [f"### {split} split", "",
-             f"| method | network | labeled | on | off | on - off | p ({test}) | Holm p | sensitive "
-             f"(Holm p < {alpha}) | on - lower bound | off - lower bound |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
+             f"| method | network | labeled | on | off | on - off | {1 - alpha:.0%} CI (seeds x patients) "
+             f"| p ({test}) | Holm p | sensitive (Holm p < {alpha}) | on - lower bound | off - lower bound |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
     for (method, net, n), (p, why), p_holm in zip(rows, tests, adjusted, strict=True):
-        runs_of = dice[(split, n, net)]
-        on, off = runs_of[(method, "on")], runs_of[(method, "off")]
-        low = runs_of.get((LOWER_BOUNDS[net], "on"))
+        cells = dice[(split, n, net)]
+        on, off = cells[(method, "on")], cells[(method, "off")]
+        low = cells.get((LOWER_BOUNDS[net], "on"))
         shown = f"n/a ({why})" if math.isnan(p) else f"{p:.3g}"
         holm_shown = "n/a" if math.isnan(p_holm) else f"{p_holm:.3g}"
         sensitive = "n/a" if math.isnan(p_holm) else ("yes" if p_holm < alpha else "no")
         lines.append(f"| {method_card(method).display_name} | {net} | {n} | {cell(on)} | {cell(off)} "
-                     f"| {difference(on, off)} | {shown} | {holm_shown} | {sensitive} | "
+                     f"| {difference(on, off)} | {patient_ci(runs, (method, net, n), split, seeds, report, alpha)} | {shown} | {holm_shown} | {sensitive} | "
                      f"{difference(on, low) if low else '—'} | {difference(off, low) if low else '—'} |")
-    return [*lines, "", *design_floor(test, runs, len(rows), alpha), ""]
+    return [*lines, "", *design_floor(test, len(seeds), len(rows), alpha), ""]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -199,13 +230,14 @@ def main(argv: list[str] | None = None) -> None:
         ap.error("no --methods, and report.comparisons names no method with unlabeled terms")
     seeds = args.seeds or [config["seeds"][0] + i for i in range(2 if args.smoke else args.runs)]
     labeled = [min(config["labeled"])] if args.smoke else config["labeled"]
-    alpha = args.alpha or config.get("report", {}).get("alpha", 0.05)
+    alpha = args.alpha or config["report"]["alpha"]
     data = args.data or make_default_data(args.work, advmim_cli, config)
 
     jobs = plan_runs(config, methods, seeds, labeled, not args.no_lower_bounds, runs_dir)
+    runs = {(*key, n, seed): run for key, n, seed, _, run in jobs}
     with ThreadPoolExecutor(args.jobs) as pool:
         futures = [(key, n, pool.submit(train_and_evaluate, s, data, run, tuple(args.splits)))
-                   for key, n, s, run in jobs]
+                   for key, n, _, s, run in jobs]
         dice: dict = {}
         for key, n, future in futures:
             for split, networks in future.result().items():
@@ -215,10 +247,12 @@ def main(argv: list[str] | None = None) -> None:
     lines = [f"Mean Dice % over seeds {seeds} ({len(seeds)} runs; mean ± std; differences paired by "
              f"seed). on: as configured{' (+ --override)' if args.override else ''}"
              f"{' (--smoke)' if args.smoke else ''}; off: its unlabeled terms off; test: "
-             f"{TESTS[args.test]} over the seed-level means, Holm over the table's tests; lower "
+             f"{TESTS[args.test]} over the seed-level means, Holm over the table's tests; CI: "
+             "hierarchical bootstrap of the mean on - off (resampling seeds, then patients, ED and "
+             "ES averaged; report.resamples, report.bootstrap_seed); lower "
              "bound: the labeled-only network of the same kind (U-Net for C, Swin-UNet for S).", ""]
     for split in args.splits:
-        lines += table(dice, split, methods, labeled, args.test, alpha, len(seeds))
+        lines += table(dice, runs, split, methods, labeled, seeds, args.test, config["report"], alpha)
     emit(lines, args.out)
 
 

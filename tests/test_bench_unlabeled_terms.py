@@ -91,7 +91,9 @@ def test_smoke_run_prints_the_paired_holm_table(phantom_data, tmp_path):
     (row,) = [line for line in text.splitlines() if line.startswith("| Mean Teacher |")]
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1:3] == ["C", "1"] and re.fullmatch(r"[+-]\d+\.\d\d ± \d+\.\d\d", cells[5])
-    assert cells[6].startswith("n/a (n too small") and cells[7:9] == ["n/a", "n/a"]  # 2 < 6 pairs
+    low, high = map(float, re.fullmatch(r"\[([+-]\d+\.\d\d), ([+-]\d+\.\d\d)\]", cells[6]).groups())
+    assert low <= float(cells[5].split(" ± ")[0]) <= high  # the CI holds the mean difference
+    assert cells[7].startswith("n/a (n too small") and cells[8:10] == ["n/a", "n/a"]  # 2 < 6 pairs
     assert "the smallest two-sided Wilcoxon p is 2/2^2" in text
     runs = sorted(p.relative_to(tmp_path / "work") for p in (tmp_path / "work").rglob("model.pt"))
     assert [p.parts[1:] for p in runs] == [
