@@ -35,13 +35,13 @@ def evaluate_run(model_path: str | Path, data_dir: str | Path, mode: str = "pape
     if not cases:
         raise InputError(data_dir / f"{split.split('+')[-1]}.list",
                          f"the {split} split lists no volumes: nothing to evaluate")
-    volumes = [(case, *load_volume(data_dir, case)) for case in cases]
+    settings, nets = load_networks(model_path, device)
+    volumes = [(case, *load_volume(data_dir, case, settings["num_classes"])) for case in cases]
     if mode == "strict":
         for case, _, _, spacing in volumes:
             if spacing is None:
                 raise InputError(data_dir / "data" / f"{case}.h5", "no voxel spacing stored; "
                                  "strict mode needs it (use --mode paper)")
-    settings, nets = load_networks(model_path, device)
     classes = settings["class_names"]
     networks = {}
     for key, net in nets.items():

@@ -124,7 +124,7 @@ def test_workflow_table_has_every_row_and_the_published_columns(workflow):
     shown = 0
     for row in rows:
         assert (row["method"], row["network"]) == ROWS[row["row"]] and row["labeled"] == "3"
-        for metric in ("jaccard", "asd"):  # the optional columns, shown when every run has them
+        for metric in ("jaccard", "asd"):  # the optional columns: asked for (report.metrics) and carried
             assert _finite_in_range(metric, float(row[metric])), row
         for metric in ("dice", "hd95"):
             assert _finite_in_range(metric, float(row[metric])), row

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from advmim.commands import positive_int
+
 NAME = "evaluate"
 HELP = "evaluate a trained run on 3D volumes (Dice, Jaccard, HD95, ASD) and write a metrics JSON"
 
@@ -17,7 +19,7 @@ def add_arguments(parser):
                         help="paper: SSL4MIS (voxel HD95, empty prediction = 0); strict: mm + penalty")
     parser.add_argument("--split", choices=["test", "val", "val+test"], default="test",
                         help="volumes scored (val+test: both lists, as CTCT's paper reported)")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads")
+    parser.add_argument("--threads", type=positive_int, default=1, help="CPU threads")
 
 
 def run(args) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from advmim.commands import positive_int
 from advmim.errors import ConfigError, OutputError
 
 NAME = "train"
@@ -21,7 +22,7 @@ def add_arguments(parser):
     src.add_argument("--settings-file", type=Path, help="run settings as a JSON file")
     parser.add_argument("--out", required=True, type=Path, help="run folder (model.pt, train_log.csv, ...)")
     parser.add_argument("--device", default=None, help="override settings: auto | cpu | cuda")
-    parser.add_argument("--threads", type=int, default=None, help="override settings: CPU threads")
+    parser.add_argument("--threads", type=positive_int, default=None, help="override settings: CPU threads")
     parser.add_argument("--no-progress", action="store_true", help="no progress output")
 
 
@@ -31,9 +32,11 @@ def parse_settings(args) -> dict:
         settings = json.loads(text)
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(f"cannot read run settings: {exc}") from exc
+    if not isinstance(settings, dict):
+        return settings  # check_settings names the problem
     if args.device:
         settings["device"] = args.device
-    if args.threads:
+    if args.threads is not None:
         settings["threads"] = args.threads
     return settings
 
@@ -42,13 +45,16 @@ def run(args) -> int:
     from advmim.io import check_outputs
     from advmim.train.device import claim_training_device
     from advmim.train.loop import check_settings, train
+    from advmim.train.runlock import LOCK_NAME, hold_run_folder
 
-    settings = check_settings(parse_settings(args))
+    settings = check_settings(parse_settings(args), str(args.settings_file or "--settings"))
     check_outputs(folders=[args.out], inputs=[args.data, args.settings_file])
-    if args.out.is_dir() and any(args.out.iterdir()) and not (args.out / "config.json").is_file():
+    if (args.out.is_dir() and any(p.name != LOCK_NAME for p in args.out.iterdir())
+            and not (args.out / "config.json").is_file()):
         raise OutputError(args.out, "folder is not empty and is not a run folder (no config.json); "
                                     "refusing to write into it (choose an empty folder)")
-    with claim_training_device(settings["device"], settings["gpu_jobs_per_device"]) as device:
+    with hold_run_folder(args.out), claim_training_device(settings["device"],
+                                                          settings["gpu_jobs_per_device"]) as device:
         path = train(settings, args.data, args.out, device=device, progress=not args.no_progress)
     print(f"model written to {path}")
     return 0

@@ -17,11 +17,13 @@ import torch
 from advmim.blocks.schedule import poly_lr
 from advmim.blocks.seeding import derive_seed, seed_everything
 from advmim.data.splits import read_list
-from advmim.errors import AdvmimError, ConfigError, Interrupted
+from advmim.errors import AdvmimError, Interrupted
 from advmim.io import write_json, write_text
 from advmim.methods import Batch, get_method, load_plugins
 from advmim.train.checkpoint import load_checkpoint, save_checkpoint
+from advmim.train.data_identity import check_data_folder, data_identity
 from advmim.train.gpu import peak_memory_mb
+from advmim.train.memory_check import check_step_fits
 from advmim.train.precision import amp_dtype, autocast, grad_scaler
 from advmim.train.sampling import EpochSampler
 
@@ -35,23 +37,48 @@ LAST_CHECKPOINT = Path("ckpt") / "last.pt"
 FINAL_CHECKPOINT = Path("ckpt") / "final.pt"
 
 
-def training_sets(settings: dict, data_dir: Path):
-    """The labeled and unlabeled slice datasets of a run (unlabeled is None when unused)."""
-    from advmim.data.slices import SliceDataset, labeled_slice_names, unlabeled_slice_names
+def training_names(settings: dict, data_dir: Path) -> tuple[list[str], list[str] | None]:
+    """Names of the labeled and unlabeled training slices of a run (unlabeled None when unused)."""
+    from advmim.data.slices import labeled_slice_names, unlabeled_slice_names
 
     load_plugins(settings.get("plugins"))
     cls = get_method(settings["method"])
-    data_dir = Path(data_dir)
-    size = settings["img_size"]
+    data_dir = check_data_folder(data_dir, settings["num_classes"])
     if cls.all_labels:
         names = read_list(data_dir / "train_slices.list")
     else:
         names = labeled_slice_names(data_dir, settings["labeled"], settings.get("labeled_draw_seed"))
-    labeled = SliceDataset(data_dir, names, size, with_label=True)
+    return names, unlabeled_slice_names(data_dir, names) if cls.uses_unlabeled else None
+
+
+def training_sets(settings: dict, data_dir: Path):
+    """The labeled and unlabeled slice datasets of a run (unlabeled is None when unused)."""
+    from advmim.data.slices import SliceDataset
+
+    names, unlabeled_names = training_names(settings, data_dir)
+    size = settings["img_size"]
+    labeled = SliceDataset(data_dir, names, size, with_label=True, num_classes=settings["num_classes"])
     unlabeled = None
-    if cls.uses_unlabeled:
-        unlabeled = SliceDataset(data_dir, unlabeled_slice_names(data_dir, names), size, with_label=False)
+    if unlabeled_names is not None:
+        unlabeled = SliceDataset(data_dir, unlabeled_names, size, with_label=False)
     return labeled, unlabeled
+
+
+def run_data_identity(settings: dict, data_dir: Path) -> str:
+    """:func:`advmim.train.data_identity.data_identity` of the slices this run trains on."""
+    from advmim.data.ssl4mis import slice_dir
+
+    names, unlabeled_names = training_names(settings, data_dir)
+    folder = slice_dir(data_dir)
+    return data_identity(data_dir, [folder / f"{n}.h5" for n in [*names, *(unlabeled_names or [])]])
+
+
+def check_same_data(state: dict, identity: str, path: Path, data_dir: Path) -> None:
+    """Refuse a checkpoint trained on another data folder (one without a record: accepted)."""
+    if state.get("data", identity) != identity:
+        raise AdvmimError(f"{path}: checkpoint was trained on other data than {data_dir} "
+                          "(dataset.json or training slices differ); use the same --data, or "
+                          "delete the run folder to start again")
 
 
 def make_batch(dataset, sampler: EpochSampler, iteration: int, device, augmentation: str = "ssl4mis"):
@@ -70,28 +97,11 @@ def make_batch(dataset, sampler: EpochSampler, iteration: int, device, augmentat
     return x, y
 
 
-# Run settings every training needs (advmim.config.run_settings writes them): key -> minimum.
-REQUIRED_INTS = {"seed": 0, "labeled": 1, "iterations": 1, "img_size": 1, "batch_labeled": 1,
-                 "batch_unlabeled": 1, "num_classes": 2}
-REQUIRED_OTHER = ("dataset", "method", "class_names", "lr")
+def check_settings(settings, source: str = "run settings") -> dict:
+    """Run settings checked against the schema, defaults filled (:func:`advmim.schema.check_run_settings`)."""
+    from advmim.schema import check_run_settings
 
-
-def check_settings(settings) -> dict:
-    """Run settings with every required key of the right type (one ConfigError lists them all)."""
-    if not isinstance(settings, dict):
-        raise ConfigError(f"run settings: expected a JSON object, got {type(settings).__name__}")
-    missing = [k for k in (*REQUIRED_INTS, *REQUIRED_OTHER) if k not in settings]
-    problems = [f"missing key(s) {', '.join(missing)} (see advmim.config.run_settings)"] if missing else []
-    for key, low in REQUIRED_INTS.items():
-        value = settings.get(key, low)
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            problems.append(f"{key} must be an integer >= {low}, got {value!r}")
-    lr = settings.get("lr", 1.0)
-    if isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0:
-        problems.append(f"lr must be a number > 0, got {lr!r}")
-    if problems:
-        raise ConfigError("run settings: " + "; ".join(problems))
-    return settings
+    return check_run_settings(settings, source)
 
 
 def _comparable(settings: dict) -> dict:
@@ -110,14 +120,16 @@ def _link(src: Path, dst: Path) -> None:
         write_bytes(dst, src.read_bytes())
 
 
-def _restore_finished(settings: dict, run_dir: Path) -> Path | None:
+def _restore_finished(settings: dict, run_dir: Path, identity: str, data_dir: Path) -> Path | None:
     """model.pt again from ckpt/final.pt of a finished run with the same settings, else None."""
     final, model = run_dir / FINAL_CHECKPOINT, run_dir / MODEL_FILE
     if not final.is_file():
         return None
-    if _comparable(load_checkpoint(final)["settings"]) != _comparable(settings):
+    state = load_checkpoint(final)
+    if _comparable(state["settings"]) != _comparable(settings):
         final.unlink()
         return None
+    check_same_data(state, identity, final, data_dir)
     _link(final, model)
     print(f"{model}: restored from {final} (this run had finished; delete the run folder to "
           "train it again)", file=sys.stderr, flush=True)
@@ -212,9 +224,11 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
     model_path = run_dir / MODEL_FILE
     if model_path.exists():
         raise AdvmimError(f"{model_path}: a finished model is already there; refusing to overwrite it")
-    if (restored := _restore_finished(settings, run_dir)) is not None:
+    identity = run_data_identity(settings, Path(data_dir))
+    if (restored := _restore_finished(settings, run_dir, identity, Path(data_dir))) is not None:
         return restored
     device = device or torch.device("cpu")
+    check_step_fits(settings, device)
     torch.set_num_threads(int(settings["threads"]))
     seed = int(settings["seed"])
     seed_everything(seed)
@@ -239,6 +253,7 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
                 f"{ckpt_path}: checkpoint was written with other settings; "
                 "delete the run folder to start again"
             )
+        check_same_data(state, identity, ckpt_path, Path(data_dir))
         method.load_state_dict(state["method"])
         start, rows = state["iteration"], state["log"]
         if progress:
@@ -271,7 +286,7 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
                 logger.update(it, losses, lr)
                 stopping = stop.signum is not None and it + 1 < total
                 if stopping or ((it + 1) % every == 0 and it + 1 < total):
-                    save_checkpoint(ckpt_path, {"iteration": it + 1, "settings": settings,
+                    save_checkpoint(ckpt_path, {"iteration": it + 1, "settings": settings, "data": identity,
                                                 "method": method.state_dict(), "log": rows})
                     write_log_csv(run_dir / "train_log.csv", rows)
                 if stopping:
@@ -287,7 +302,7 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
                 "peak_memory_mb": round(peak_memory_mb(device), 1)}
         write_json(run_dir / "run_info.json", info)
         print(f"peak memory {info['peak_memory_mb']} MiB on {device}", file=sys.stderr, flush=True)
-        save_checkpoint(model_path, {"settings": settings, "nets": nets, "iterations": total,
+        save_checkpoint(model_path, {"settings": settings, "data": identity, "nets": nets, "iterations": total,
                                      "architectures": method.architectures(), **info})
         _link(model_path, run_dir / FINAL_CHECKPOINT)
         ckpt_path.unlink(missing_ok=True)

@@ -71,9 +71,9 @@ def weights_options():
     """`advmim download-weights` options from models.swin_unet.pretrained_sha256 and
     pretrained_url (a mirror; default: the official release asset)."""
     swin = config.get("models", {}).get("swin_unet", {})
-    options = [f"--sha256 {swin['pretrained_sha256']}"] if swin.get("pretrained_sha256") else []
-    options += [f"--url '{swin['pretrained_url']}'"] if swin.get("pretrained_url") else []
-    return " ".join(options)
+    options = ["--sha256", swin["pretrained_sha256"]] if swin.get("pretrained_sha256") else []
+    options += ["--url", swin["pretrained_url"]] if swin.get("pretrained_url") else []
+    return shlex.join(options)
 
 
 def run_files(pattern, target):

@@ -18,5 +18,5 @@ rule evaluate:
     benchmark:
         f"{R}/benchmarks/evaluate/{{dataset}}/{{run}}_L{{labeled}}_seed{{seed}}.tsv"
     shell:
-        "advmim evaluate --model {input.model} --data {input.data} --out {output} "
-        "--mode {params.mode} --split {params.split} --threads {threads} > {log} 2>&1"
+        "advmim evaluate --model {input.model:q} --data {input.data:q} --out {output:q} "
+        "--mode {params.mode:q} --split {params.split:q} --threads {threads} > {log:q} 2>&1"

@@ -20,5 +20,5 @@ rule train:
     benchmark:
         f"{R}/benchmarks/train/{{dataset}}/{{run}}_L{{labeled}}_seed{{seed}}.tsv"
     shell:
-        "advmim train --data {input.data} --settings {params.settings:q} "
-        "--out {params.run_dir} --threads {threads} > {log} 2>&1"
+        "advmim train --data {input.data:q} --settings {params.settings:q} "
+        "--out {params.run_dir:q} --threads {threads} > {log:q} 2>&1"
