@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import os
 import signal
 import sys
@@ -18,10 +16,11 @@ from advmim.blocks.schedule import poly_lr
 from advmim.blocks.seeding import derive_seed, seed_everything
 from advmim.data.splits import read_list
 from advmim.errors import AdvmimError, ConfigError, Interrupted
-from advmim.io import write_json, write_text
+from advmim.io import write_json
 from advmim.methods import Batch, get_method, load_plugins
 from advmim.train.checkpoint import load_checkpoint, save_checkpoint
 from advmim.train.gpu import peak_memory_mb
+from advmim.train.monitor import LOG_FILE, TENSORBOARD_DIR, Logger, TensorBoard, TrainLog
 from advmim.train.precision import amp_dtype, autocast, grad_scaler
 from advmim.train.sampling import EpochSampler
 
@@ -124,44 +123,6 @@ def _restore_finished(settings: dict, run_dir: Path) -> Path | None:
     return model
 
 
-class Logger:
-    """Progress on the terminal (rich bar) or plain lines in a log file."""
-
-    def __init__(self, total: int, start: int, title: str, enabled: bool = True):
-        self.total, self.title, self.enabled = total, title, enabled
-        self.tty = enabled and sys.stderr.isatty()
-        self.t0 = time.perf_counter()
-        self.start = start
-        self._progress = None
-        if self.tty:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TimeRemainingColumn(), TextColumn("{task.fields[info]}"), transient=False,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task(title, total=total, completed=start, info="")
-
-    def update(self, iteration: int, losses: dict[str, float], lr: float) -> None:
-        info = f"loss {losses.get('loss', float('nan')):.4f} lr {lr:.2e}"
-        if self._progress is not None:
-            self._progress.update(self._task, completed=iteration + 1, info=info)
-        elif self.enabled and ((iteration + 1) % max(1, self.total // 20) == 0 or iteration + 1 == self.total):
-            rate = (iteration + 1 - self.start) / max(time.perf_counter() - self.t0, 1e-9)
-            print(f"[{self.title}] it {iteration + 1}/{self.total} {info} ({rate:.1f} it/s)", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-
 class StopRequest:
     """While active, SIGINT/SIGTERM only ask the loop to stop after the current iteration (a
     second signal stops at once), so the checkpoint written then is consistent."""
@@ -188,17 +149,6 @@ class StopRequest:
     def __exit__(self, *exc) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
-
-
-def write_log_csv(path: Path, rows: list[dict]) -> None:
-    keys: list[str] = []
-    for row in rows:
-        keys.extend(k for k in row if k not in keys)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=keys)
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text(path, buf.getvalue())
 
 
 def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: torch.device | None = None,
@@ -250,6 +200,8 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
     augmentation = settings["augmentation"]
     title = f"{settings['method']} L={settings['labeled']} seed={seed}"
     logger = Logger(total, start, title, enabled=progress)
+    log = TrainLog(run_dir / LOG_FILE, rows)
+    board = TensorBoard(run_dir / TENSORBOARD_DIR, start)
     method.train_mode()
     t_start = time.perf_counter()
     with StopRequest() as stop:
@@ -268,19 +220,21 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
                     losses = method.train_step(Batch(xl, yl, xu), it)
                 _check_finite(losses, it, run_dir)
                 rows.append({"iteration": it + 1, "lr": lr, **losses})
+                log.append(rows[-1])
+                board.add("train", rows[-1], it + 1)
                 logger.update(it, losses, lr)
                 stopping = stop.signum is not None and it + 1 < total
                 if stopping or ((it + 1) % every == 0 and it + 1 < total):
                     save_checkpoint(ckpt_path, {"iteration": it + 1, "settings": settings,
                                                 "method": method.state_dict(), "log": rows})
-                    write_log_csv(run_dir / "train_log.csv", rows)
                 if stopping:
                     raise Interrupted(stop.signum, f"checkpoint of iteration {it + 1} written to "
                                       f"{ckpt_path}; run the same command again to resume")
         finally:
             logger.close()
+            log.close()
+            board.close()
         # a signal from here on is noted only: the finished model is written
-        write_log_csv(run_dir / "train_log.csv", rows)
         nets = {k: v.state_dict() for k, v in method.eval_networks().items()}
         info = {"device": str(device), "amp": str(dtype) if dtype else "off",
                 "train_seconds": round(time.perf_counter() - t_start, 3), "iterations_run": total - start,
