@@ -63,14 +63,25 @@ def read_log(path: str | Path) -> dict[str, np.ndarray]:
     return {c: np.array([float(r[c]) if r[c] not in ("", None) else np.nan for r in rows]) for c in cols}
 
 
+def read_curves(run_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{term: (iterations, values)}`` of a run's train_log.csv and, when present, its
+    val_log.csv (validation Dice of ``evaluation.checkpoint: best_val``, as ``val dice_<net>``)."""
+    curves = {}
+    for name, prefix in (("train_log.csv", ""), ("val_log.csv", "val ")):
+        if (run_dir / name).is_file() or not prefix:
+            log = read_log(run_dir / name)
+            curves.update({prefix + c: (log["iteration"], v) for c, v in log.items() if c != "iteration"})
+    return curves
+
+
 def training_curves(runs: list[dict], out_dir: str | Path) -> list[Path]:
     """One grid per run name: a panel per logged term (loss terms, then LR), a line per labeled/seed."""
     out_dir = Path(out_dir)
     written = []
     for name in dict.fromkeys(r["name"] for r in runs):
         group = [r for r in runs if r["name"] == name]
-        logs = [(r, read_log(r["dir"] / "train_log.csv")) for r in group]
-        terms = list(dict.fromkeys(c for _, log in logs for c in log if c not in ("iteration", "lr")))
+        logs = [(r, read_curves(r["dir"])) for r in group]
+        terms = list(dict.fromkeys(c for _, log in logs for c in log if c != "lr"))
         terms.append("lr")
         ncols = min(4, len(terms))
         nrows = -(-len(terms) // ncols)
@@ -78,7 +89,7 @@ def training_curves(runs: list[dict], out_dir: str | Path) -> list[Path]:
         for ax, term in zip(axes.flat, terms, strict=False):
             for r, log in logs:
                 if term in log:
-                    ax.plot(log["iteration"], log[term], lw=1, label=f"L{r['labeled']} s{r['seed']}")
+                    ax.plot(*log[term], lw=1, label=f"L{r['labeled']} s{r['seed']}")
             ax.set_title(term, fontsize=9)
             ax.set_xlabel("iteration", fontsize=8)
             ax.tick_params(labelsize=7)

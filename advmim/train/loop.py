@@ -14,19 +14,21 @@ import torch
 
 from advmim.blocks.schedule import poly_lr
 from advmim.blocks.seeding import derive_seed, seed_everything
-from advmim.data.splits import read_list
+from advmim.data.splits import read_list, slice_patient
 from advmim.errors import AdvmimError, ConfigError, Interrupted
-from advmim.io import write_json
+from advmim.io import write_json, write_text
 from advmim.methods import Batch, get_method, load_plugins
 from advmim.train.checkpoint import load_checkpoint, save_checkpoint
 from advmim.train.gpu import peak_memory_mb
 from advmim.train.monitor import LOG_FILE, TENSORBOARD_DIR, Logger, TensorBoard, TrainLog
 from advmim.train.precision import amp_dtype, autocast, grad_scaler
 from advmim.train.sampling import EpochSampler
+from advmim.train.validation import Validator
 
 # Settings that may differ between an interrupted run and its resumption.
 RESUME_FREE_KEYS = {"device", "threads", "checkpoint_every"}
 MODEL_FILE = "model.pt"
+DRAW_FILE = "labeled_patients.list"  # the labeled patients of a per-seed draw (labeled_draws)
 LAST_CHECKPOINT = Path("ckpt") / "last.pt"
 # A hard link to the finished model.pt, kept when the run ends: if the workflow did not accept
 # model.pt (e.g. Snakemake interrupted just then and --rerun-incomplete deletes it), the rerun
@@ -175,13 +177,16 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     labeled, unlabeled = training_sets(settings, data_dir)
+    if settings.get("labeled_draw_seed") is not None:  # labeled_draws: per_seed: record the draw
+        patients = dict.fromkeys(slice_patient(name) for name in labeled.names)
+        write_text(run_dir / DRAW_FILE, "".join(f"{p}\n" for p in patients))
     lab_sampler = EpochSampler(len(labeled), settings["batch_labeled"], seed, "labeled")
     unl_sampler = (
         EpochSampler(len(unlabeled), settings["batch_unlabeled"], seed, "unlabeled") if unlabeled else None
     )
 
     ckpt_path = run_dir / LAST_CHECKPOINT
-    start, rows = 0, []
+    start, rows, resumed = 0, [], {}
     if ckpt_path.exists():
         state = load_checkpoint(ckpt_path, map_location=device)
         if _comparable(state["settings"]) != _comparable(settings):
@@ -190,7 +195,7 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
                 "delete the run folder to start again"
             )
         method.load_state_dict(state["method"])
-        start, rows = state["iteration"], state["log"]
+        start, rows, resumed = state["iteration"], state["log"], state.get("validation")
         if progress:
             print(f"resuming from iteration {start} ({ckpt_path})", file=sys.stderr, flush=True)
     write_json(run_dir / "config.json", settings)
@@ -202,6 +207,7 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
     logger = Logger(total, start, title, enabled=progress)
     log = TrainLog(run_dir / LOG_FILE, rows)
     board = TensorBoard(run_dir / TENSORBOARD_DIR, start)
+    validator = Validator.create(settings, data_dir, run_dir, device, resumed)
     method.train_mode()
     t_start = time.perf_counter()
     with StopRequest() as stop:
@@ -223,10 +229,15 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
                 log.append(rows[-1])
                 board.add("train", rows[-1], it + 1)
                 logger.update(it, losses, lr)
+                if validator is not None and validator.due(it + 1):
+                    scores = validator.validate(method, it + 1)
+                    board.add("val", {f"dice_{k}": v for k, v in scores.items()}, it + 1)
+                    logger.line(f"it {it + 1} val Dice " + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))
                 stopping = stop.signum is not None and it + 1 < total
                 if stopping or ((it + 1) % every == 0 and it + 1 < total):
                     save_checkpoint(ckpt_path, {"iteration": it + 1, "settings": settings,
-                                                "method": method.state_dict(), "log": rows})
+                                                "method": method.state_dict(), "log": rows,
+                                                "validation": validator and validator.state()})
                 if stopping:
                     raise Interrupted(stop.signum, f"checkpoint of iteration {it + 1} written to "
                                       f"{ckpt_path}; run the same command again to resume")
@@ -234,6 +245,8 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
             logger.close()
             log.close()
             board.close()
+            if validator is not None:
+                validator.close()
         # a signal from here on is noted only: the finished model is written
         nets = {k: v.state_dict() for k, v in method.eval_networks().items()}
         info = {"device": str(device), "amp": str(dtype) if dtype else "off",
@@ -241,8 +254,11 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
                 "peak_memory_mb": round(peak_memory_mb(device), 1)}
         write_json(run_dir / "run_info.json", info)
         print(f"peak memory {info['peak_memory_mb']} MiB on {device}", file=sys.stderr, flush=True)
-        save_checkpoint(model_path, {"settings": settings, "nets": nets, "iterations": total,
-                                     "architectures": method.architectures(), **info})
+        final = {"settings": settings, "nets": nets, "iterations": total,
+                 "architectures": method.architectures(), **info}
+        if validator is not None:  # before model.pt: a finished run always has both
+            validator.save_best(final)
+        save_checkpoint(model_path, final)
         _link(model_path, run_dir / FINAL_CHECKPOINT)
         ckpt_path.unlink(missing_ok=True)
     return model_path
