@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 CORES ?= all
 SNAKEMAKE_ARGS ?=
 
-.PHONY: run test lint dry-run clean-results dvc-repro dvc-pull dvc-sync
+.PHONY: run test test-workflow lint dry-run clean-results dvc-repro dvc-pull dvc-sync
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -17,13 +17,20 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[test]"
 	@touch $(STAMP)
 
+# Snakemake also applies the default profile workflow/profiles/default (through profiles/default);
+# --keep-going and --rerun-incomplete are stated here too, so `make run` keeps going past a failed
+# job with any profile (e.g. SNAKEMAKE_ARGS="--workflow-profile none").
 run: $(STAMP)
-	$(VENV)/bin/snakemake --cores $(CORES) --rerun-incomplete $(SNAKEMAKE_ARGS)
+	$(VENV)/bin/snakemake --cores $(CORES) --keep-going --rerun-incomplete $(SNAKEMAKE_ARGS)
 	@echo; cat results/tables/phantom.md
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check advmim tests benchmarks
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The tiny config of .test/ through the whole workflow (seconds; outputs in .test/results).
+test-workflow: $(STAMP)
+	$(VENV)/bin/snakemake --cores $(CORES) --directory .test --configfile .test/config/config.yaml $(SNAKEMAKE_ARGS)
 
 dry-run: $(STAMP)
 	$(VENV)/bin/snakemake -n $(SNAKEMAKE_ARGS)

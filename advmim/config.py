@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,44 @@ def schema_default(*keys: str) -> Any:
     for key in keys:
         node = _resolve(node, schema)["properties"][key]
     return _resolve(node, schema)["default"]
+
+
+def type_overrides(config: dict, overrides: Mapping) -> dict:
+    """Give ``snakemake --config key=value`` values the types a YAML config file would give them,
+    in place: Snakemake passes ``seeds=[1337]`` as ``['1337']`` and ``training='{"iterations":
+    100}'`` as ``{'iterations': '100'}``. Each string where the schema does not allow a string (or
+    says nothing) is read as YAML; a number where the schema wants a string becomes that string."""
+    schema = load_schema()
+
+    def typed(value: Any, node: dict) -> Any:
+        node = _resolve(node, schema)
+        types = node.get("type", [])
+        types = [types] if isinstance(types, str) else types
+        if isinstance(value, Mapping):
+            extra = node.get("additionalProperties")
+            return {k: typed(v, node.get("properties", {}).get(k, extra if isinstance(extra, dict) else {}))
+                    for k, v in value.items()}  # fmt: skip
+        if isinstance(value, list):
+            return [typed(v, node.get("items", {})) for v in value]
+        if isinstance(value, str) and "string" not in types:
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError:
+                return value  # left as it was: validation names the key
+            return value if isinstance(parsed, str) else typed(parsed, node)
+        if types == ["string"] and isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    def merge(into: dict, new: dict) -> None:  # Snakemake's update_config: nested keys merge
+        for key, value in new.items():
+            if isinstance(value, dict) and isinstance(into.get(key), dict):
+                merge(into[key], value)
+            else:
+                into[key] = value
+
+    merge(config, typed(overrides, schema))
+    return config
 
 
 def read_yaml(path: str | Path) -> Any:

@@ -104,15 +104,21 @@ def _pick(entries: list[dict], method: str, training: dict) -> dict | None:
     """The entry for ``method`` measured at the run's image and batch sizes (None: not measured).
 
     Step times do not transfer between sizes (a 64 px step says little about a 224 px one), so
-    an entry at other sizes is not used, nor one measured with another ``amp`` setting (entries
-    without one are fp32).
+    an entry at other sizes is not used, nor one measured with another ``amp`` or ``compile``
+    setting (entries without them are fp32, not compiled).
     """
-    want = (training["img_size"], training["batch_labeled"], training.get("amp", "off"))
+    want = (training["img_size"], training["batch_labeled"], training.get("amp", "off"),
+            bool(training.get("compile", False)))
     for e in entries:
-        got = (e.get("img_size"), e.get("batch_labeled"), e.get("amp", "off"))
+        got = (e.get("img_size"), e.get("batch_labeled"), e.get("amp", "off"), bool(e.get("compile", False)))
         if e["method"] == method and got == want:
             return e
     return None
+
+
+def gpu_devices(step_times: dict) -> list[str]:
+    """The GPU devices (``cuda``...) that the step-times file has entries for."""
+    return sorted({e["device"] for e in step_times["entries"] if e["device"].startswith("cuda")})
 
 
 def merge_configs(base: dict, override: dict) -> dict:
@@ -182,6 +188,7 @@ def render(plan: Plan, console=None) -> None:
         console.print(
             f"[bold]These are {plan.device.upper()} hours: the step times were measured on "
             f"{plan.device}. GPU-hours need step times measured on the GPU "
-            "(python benchmarks/train_step.py --method M --size 224 --batch 8 --record there)."
+            "(python benchmarks/gpu_check.py --record there, or benchmarks/train_step.py "
+            "--method M --size 224 --batch 8 --device cuda --record)."
         )
     console.print(f"total: {plan.total_hours:,.1f} {unit}")

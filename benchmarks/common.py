@@ -153,8 +153,13 @@ def timed(fn) -> float:
     return time.perf_counter() - t0
 
 
-def machine() -> str:
-    """A one-line description of this machine (CPU model, cores, torch threads)."""
+def machine(device: torch.device | str = "cpu") -> str:
+    """A one-line description of this machine (CPU model, cores, torch version; the GPU's name
+    and memory for a CUDA ``device``)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        return f"{props.name}, {props.total_memory / 2**30:.0f} GiB, torch {torch.__version__}"
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -13,12 +13,16 @@ child it waited for). Prints the median of each revision and the ratio after / b
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from revisions import revision_tree  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MEASURE = """
@@ -48,21 +52,14 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--configfile", help="a --configfile for both revisions (default: none)")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         trees = {"after": ROOT}
         if args.before:
-            trees["before"] = Path(tmp) / "before"
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(trees["before"]),
-                            args.before], check=True, capture_output=True)
-        try:
-            figures = {name: [] for name in trees}
-            for i in range(args.repeats):
-                for name, tree in trees.items():
-                    figures[name].append(measure(tree, args.configfile, Path(tmp) / f"res_{name}_{i}"))
-        finally:
-            if args.before:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
-                                str(trees["before"])], check=False)
+            trees["before"] = stack.enter_context(revision_tree(args.before))
+        figures = {name: [] for name in trees}
+        for i in range(args.repeats):
+            for name, tree in trees.items():
+                figures[name].append(measure(tree, args.configfile, Path(tmp) / f"res_{name}_{i}"))
     summary = {name: {"wall_s": round(statistics.median(w for w, _ in runs), 2),
                       "peak_rss_mb": round(statistics.median(m for _, m in runs), 1)}
                for name, runs in figures.items()}

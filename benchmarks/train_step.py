@@ -2,14 +2,18 @@
 
 Usage:
   python benchmarks/train_step.py --method advmim --size 224 --batch 8 --iters 2 [--threads 2]
-         [--config config/config.yaml] [--paper] [--warmup 1] [--record]
+         [--config config/config.yaml] [--paper] [--warmup 1] [--amp bf16] [--compile]
+         [--device cuda] [--record]
 
 ``--size 224`` (or ``--paper``) uses the paper network sizes (U-Net 16..256, Swin-UNet embed 96,
 depths 2-2-2-2, heads 3-6-12-24, window 7; AdvMIM mask block 32); otherwise the model sizes come
 from the config. ``--batch B`` means B labeled + B unlabeled images (methods that use no
 unlabeled data get only the B labeled ones). ``--record`` stores the median in
 benchmarks/step_times.json (with the device and settings it was measured with) for
-``advmim plan``. Prints a final line ``ms_per_iter=<float> peak_rss_mb=<float>``.
+``advmim plan`` (``device`` "cuda" with the GPU's name when ``--device cuda``).
+``--compile`` sets the training setting ``compile`` (the first warm-up step compiles). Prints a
+final line ``ms_per_iter=<float> peak_rss_mb=<float> peak_mem_mb=<float>`` (peak_mem_mb: the CUDA
+allocator's peak on a GPU, peak RSS on CPU).
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ def time_steps(method, batch, iters: int, warmup: int, start: int = 0, amp: str 
     def step(it):
         with autocast(dtype, method.device):
             method.train_step(batch, it)
+        if method.device.type == "cuda":
+            torch.cuda.synchronize(method.device)
 
     method.train_mode()
     for it in range(start, start + warmup):
@@ -62,10 +68,12 @@ def record(path: Path, entry: dict) -> None:
     from advmim.plan import load_step_times, save_step_times
 
     data = load_step_times(path) if path.exists() else {"entries": []}
-    key = ("method", "device", "img_size", "batch_labeled", "batch_unlabeled", "threads", "amp")
+    key = ("method", "device", "img_size", "batch_labeled", "batch_unlabeled", "threads", "amp",
+           "compile")
+    absent = {"amp": "off", "compile": False}  # what an entry without the key was measured with
 
     def ident(e):
-        return tuple(e.get(k, "off" if k == "amp" else None) for k in key)
+        return tuple(e.get(k, absent.get(k)) for k in key)
 
     data["entries"] = [e for e in data["entries"] if ident(e) != ident(entry)] + [entry]
     save_step_times(path, data)
@@ -83,6 +91,8 @@ def main(argv=None) -> None:
     ap.add_argument("--paper", action="store_true", help="paper model sizes (implied by --size 224)")
     ap.add_argument("--amp", choices=["off", "bf16", "fp16"], default="off",
                     help="autocast as the training setting amp (default off: fp32)")
+    ap.add_argument("--compile", action="store_true", help="training setting compile: true")
+    ap.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default cpu)")
     ap.add_argument("--record", action="store_true", help=f"store the result in {STEP_TIMES.name}")
     ap.add_argument("--record-file", type=Path, default=STEP_TIMES)
     args = ap.parse_args(argv)
@@ -90,28 +100,37 @@ def main(argv=None) -> None:
     reuse_freed_memory()  # as every advmim command does
     torch.set_num_threads(args.threads)
     settings = bench_settings(args.method, args.size, args.batch, args.config, args.paper)
-    method = build_method(settings)
-    batch = random_batch(settings)
+    settings["compile"] = args.compile
+    device = torch.device(args.device)
+    method = build_method(settings, device)
+    batch = random_batch(settings, device=device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     n_unl = 0 if batch.xu is None else batch.xu.shape[0]
     print(
         f"{args.method}: {settings['img_size']} px, batch {batch.xl.shape[0]}+{n_unl}, "
-        f"{'fp32' if args.amp == 'off' else args.amp + ' autocast'}, "
-        f"{args.threads} threads; load {load_average()}; {machine()}",
+        f"{'fp32' if args.amp == 'off' else args.amp + ' autocast'}{', compiled' if args.compile else ''}, "
+        f"{args.threads} threads, {device}; load {load_average()}; {machine(device)}",
         flush=True,
     )
     times = time_steps(method, batch, args.iters, args.warmup, amp=args.amp)
     for k, t in enumerate(times):
         print(f"iter {k}: {t * 1000:.1f} ms", flush=True)
     ms, rss = median_ms(times), peak_rss_mb()
+    from advmim.train.gpu import peak_memory_mb
+
+    peak = peak_memory_mb(device)
     if args.record:
         from datetime import date
 
         record(args.record_file, {
             "method": args.method,
-            "device": "cpu",
-            "device_name": machine(),
+            "device": device.type,
+            "device_name": machine(device),
             "threads": args.threads,
             "amp": args.amp,
+            "compile": args.compile,
+            "peak_mem_mb": round(peak, 1),
             "img_size": settings["img_size"],
             "batch_labeled": settings["batch_labeled"],
             "batch_unlabeled": n_unl,
@@ -121,7 +140,7 @@ def main(argv=None) -> None:
             "date": date.today().isoformat(),
             "command": "python benchmarks/train_step.py " + " ".join(sys.argv[1:] if argv is None else argv),
         })
-    print(f"ms_per_iter={ms:.1f} peak_rss_mb={rss:.1f}")
+    print(f"ms_per_iter={ms:.1f} peak_rss_mb={rss:.1f} peak_mem_mb={peak:.1f}")
 
 
 if __name__ == "__main__":

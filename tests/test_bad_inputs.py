@@ -339,7 +339,7 @@ def test_report_commands_refuse_a_json_that_is_no_metrics_file(untrained_model, 
     settings = tmp_path / "run" / "config.json"  # what a run folder holds beside model.pt
     settings.parent.mkdir()
     settings.write_text(json.dumps(torch_settings(untrained_model)))
-    tiny = ROOT / "tests" / "configs" / "tiny.yaml"
+    tiny = ROOT / ".test" / "config" / "config.yaml"
     for argv in (["table", "--config", tiny, "--metrics", settings, "--out", tmp_path / "t.md"],
                  ["summarize", "--metrics", settings, "--out", tmp_path / "s.json"],
                  ["figures", "--metrics", settings, "--runs", settings.parent, "--kind", "dice",

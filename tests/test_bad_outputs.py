@@ -20,7 +20,7 @@ from advmim.cli import main
 from tests.test_bad_inputs import _nifti, fails, untrained_model  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ROOT / "tests" / "configs" / "tiny.yaml"
+TINY = ROOT / ".test" / "config" / "config.yaml"
 
 
 def _mount_tmpfs(path: Path, options: str) -> Path:

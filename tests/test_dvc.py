@@ -1,7 +1,7 @@
 """DVC versioning (docs/dvc.md): summary/curve writers, `advmim dvc-sync`, and one end-to-end run.
 
 The slow test builds a throw-away git + DVC repository from the repo's workflow files and
-tests/configs/tiny.yaml, runs `dvc repro`, commits, pushes to a local remote, then works in a
+.test/config/config.yaml, runs `dvc repro`, commits, pushes to a local remote, then works in a
 fresh `git clone` (no DVC cache, no outputs, no .snakemake metadata): `dvc pull`, shows that
 Snakemake would re-run jobs (the mtime trap), `advmim dvc-sync --no-pull`, and checks that
 `snakemake -n` schedules nothing and `dvc metrics show` / `dvc plots show` read the results.
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ROOT / "tests" / "configs" / "tiny.yaml"
+TINY = ROOT / ".test" / "config" / "config.yaml"
 VENV_BIN = Path(sys.executable).parent
 NOTHING = "Nothing to be done"
 

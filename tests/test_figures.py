@@ -89,3 +89,53 @@ def test_qualitative_runs_inference(phantom_data, tiny_settings, tmp_path):
     vols = collect_volumes([metrics]).assign(case=cases)
     out = figures.qualitative(vols, figures.read_runs([run / "model.pt"]), phantom_data, tmp_path / "q")
     assert [p.suffix for p in out] == [".png", ".pdf"] and _not_blank(out[0])
+
+
+def test_dice_figure_rows_in_table_order_distinct_and_legend_outside(tmp_path):
+    files = study(tmp_path / "m", seeds=(0, 1))
+    fig = figures.dice_figure(collect(files), ["supervised_unet", "ctct", "advmim", "full_unet"])
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels == ["U-Net (labeled only) — lower bound", "CTCT (C)", "CTCT (S)", "AdvMIM (C)",
+                      "AdvMIM (S)", "U-Net (all labels) — upper bound"]  # the table's row order
+    fig.canvas.draw()
+    assert legend.get_window_extent().x0 >= ax.get_window_extent().x1  # beside the axes, not on them
+    rows = [c.lines[0] for c in ax.containers]  # the error-bar rows, drawn in table order
+    upper = [line for line in ax.get_lines() if line.get_linestyle() == ":"]  # a level: one point
+    colours = [str(line.get_color()) for line in [*rows, *upper]]
+    assert len(rows) == 5 and len(upper) == 1 and len(set(colours)) == 6
+    assert len({line.get_marker() for line in rows}) == 5 and rows[0].get_linestyle() == "--"
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_training_curves_smooth_over_faint_raw_values(tmp_path):
+    window = np.array([1.0, 3.0, np.nan, 5.0])
+    np.testing.assert_allclose(figures.smooth(window, 2), [1.0, 2.0, 3.0, 5.0])
+    runs = figures.read_runs([_run(tmp_path / "r0", "ctct", 2, 0, ["loss"])])
+    assert _not_blank(figures.training_curves(runs, tmp_path / "fig")[0])
+
+
+def test_qualitative_is_a_grid(phantom_data, tiny_settings, tmp_path):
+    """Many networks wrap into rows of QUALITATIVE_COLUMNS panels, not one very wide row."""
+    import matplotlib.image as mpimg
+    from report_helpers import write_metrics
+
+    from advmim.data.splits import read_list
+    from advmim.models import build_model
+    from advmim.train.checkpoint import save_checkpoint
+
+    settings = tiny_settings("supervised_unet", labeled=1)
+    net = build_model("unet", settings["num_classes"], settings["img_size"], **settings["models"]["unet"])
+    run = tmp_path / "run"
+    run.mkdir()
+    write_json(run / "config.json", settings)
+    save_checkpoint(run / "model.pt", {"settings": settings, "nets": {"C": net.state_dict()}})
+    cases = read_list(phantom_data / "test.list")
+    metrics = write_metrics(tmp_path, "supervised_unet", 1, 0, {"C": [0.5] * len(cases)})
+    vols = collect_volumes([metrics]).assign(case=cases)
+    out = figures.qualitative(vols, figures.read_runs([run] * 9), phantom_data, tmp_path / "q")
+    height, width = mpimg.imread(out[0]).shape[:2]
+    assert width < 2.2 * figures.QUALITATIVE_COLUMNS * 120 + 100 and height > width / 3  # 11 panels: 2 rows

@@ -20,22 +20,23 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKER = """
 import json, sys, time
 from advmim.train.gpu import claim_device
-lock_dir, count, hold = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+lock_dir, count, hold, slots = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 t0 = time.time()
 with claim_device(lock_dir=lock_dir, device_count=count, cuda_available=True, timeout=60,
-                  poll=0.05) as claim:
+                  poll=0.05, jobs_per_device=slots) as claim:
     start = time.time()
     print("claimed", flush=True)
     time.sleep(hold)
     end = time.time()
-print(json.dumps({"index": claim.index, "asked": t0, "start": start, "end": end}), flush=True)
+print(json.dumps({"index": claim.index, "slot": claim.slot, "asked": t0, "start": start, "end": end}),
+      flush=True)
 """
 
 
-def _spawn(lock_dir: Path, count: int, hold: float) -> subprocess.Popen:
+def _spawn(lock_dir: Path, count: int, hold: float, slots: int = 1) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("CUDA_VISIBLE_DEVICES", None)
-    return subprocess.Popen([sys.executable, "-c", WORKER, str(lock_dir), str(count), str(hold)],
+    return subprocess.Popen([sys.executable, "-c", WORKER, str(lock_dir), str(count), str(hold), str(slots)],
                             stdout=subprocess.PIPE, text=True, env=env)
 
 
@@ -59,6 +60,45 @@ def test_six_processes_share_four_devices(tmp_path):
             assert start >= end, f"device {i} held by two processes at once: {spans}"
     waited = [r for r in records if r["start"] - r["asked"] > 0.5]
     assert len(waited) >= 2
+
+
+def _max_concurrent(spans: list[tuple[float, float]]) -> int:
+    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])  # ends before starts
+    most = held = 0
+    for _, step in events:
+        held += step
+        most = max(most, held)
+    return most
+
+
+def test_seven_processes_share_two_devices_with_two_slots_each(tmp_path):
+    """gpu_jobs_per_device 2: at most two jobs on a device at once, both devices used."""
+    procs = [_spawn(tmp_path, 2, 2.5, slots=2) for _ in range(7)]
+    records = []
+    for p in procs:
+        out, _ = p.communicate(timeout=120)
+        assert p.returncode == 0
+        records.append(json.loads(out.strip().splitlines()[-1]))
+    per_device = {i: [(r["start"], r["end"]) for r in records if r["index"] == i] for i in (0, 1)}
+    assert all(per_device.values())
+    assert max(_max_concurrent(spans) for spans in per_device.values()) == 2
+    assert _max_concurrent([(r["start"], r["end"]) for r in records]) <= 4
+    assert {r["slot"] for r in records} == {0, 1}
+
+
+def test_slots_fill_device_by_device_in_turn(tmp_path):
+    kw = {"lock_dir": tmp_path, "device_count": 2, "cuda_available": True, "timeout": 0,
+          "jobs_per_device": 3}
+    claims = [claim_device(**kw) for _ in range(6)]
+    assert [(c.index, c.slot) for c in claims] == [(0, 0), (1, 0), (0, 1), (1, 1), (0, 2), (1, 2)]
+    assert claims[0].lock_path == tmp_path / "gpu0.lock"  # slot 0 keeps the one-job lock name
+    with pytest.raises(DeviceBusyError, match="3 job slot"):
+        claim_device(**kw)
+    claims[3].release()
+    with claim_device(**kw) as again:
+        assert (again.index, again.slot) == (1, 1)
+    with pytest.raises(Exception, match="at least 1"):
+        claim_device(**{**kw, "jobs_per_device": 0})
 
 
 def test_killed_holder_frees_its_device(tmp_path):

@@ -110,3 +110,31 @@ def test_configfile_is_merged_over_the_base_like_snakemake(tmp_path, capsys):
     out = capsys.readouterr().out
     # advmim and abl-no_adv: 6 runs x 100 iterations; abl-short keeps its 1000; 360 ms each
     assert "abl-no_adv" in out and f"total: {(1200 + 6000) * 0.36 / 3600:,.1f} GPU-h" in out
+
+
+def test_cli_prints_gpu_hours_beside_the_cpu_plan_when_gpu_step_times_exist(tmp_path, capsys):
+    cfg = tmp_path / "acdc.yaml"
+    cfg.write_text(yaml.safe_dump(CONFIG))
+    steps = tmp_path / "steps.json"
+    no_base = ["--base", str(tmp_path / "none.yaml")]
+    cpu_only = {"entries": [e for e in STEPS["entries"] if e["device"] == "cpu"]}
+    save_step_times(steps, cpu_only)
+    assert main(["plan", "--configfile", str(cfg), "--step-ms-file", str(steps), *no_base]) == 0
+    out = capsys.readouterr().out
+    assert out.count("total: ") == 1 and "measured on cuda" not in out  # no GPU plan
+    save_step_times(steps, STEPS)
+    assert main(["plan", "--configfile", str(cfg), "--step-ms-file", str(steps), *no_base]) == 0
+    out = capsys.readouterr().out
+    gpu = make_plan([CONFIG], STEPS, device="cuda").total_hours
+    cpu = make_plan([CONFIG], STEPS, device="cpu").total_hours
+    assert f"total: {cpu:,.1f} cpu-h" in out and f"total: {gpu:,.1f} GPU-h" in out
+    assert "measured on cuda: cuda box" in out
+
+
+def test_compiled_or_bf16_step_times_stand_only_for_such_runs():
+    steps = {"entries": [{**_entry("advmim", "cuda", 100.0), "compile": True},
+                         {**_entry("ctct", "cuda", 50.0), "amp": "bf16"}]}
+    plan = make_plan([CONFIG], steps, device="cuda")
+    assert plan.missing == ["advmim", "ctct", "supervised_unet"]
+    compiled = {**CONFIG, "training": {**CONFIG["training"], "compile": True}}
+    assert make_plan([compiled], steps, device="cuda").missing == ["ctct", "supervised_unet"]

@@ -15,7 +15,7 @@ from advmim.cli import main
 from tests.workflow_utils import ROOT, snakemake
 
 ADVMIM = Path(sys.executable).parent / "advmim"
-TINY = ROOT / "tests" / "configs" / "tiny.yaml"
+TINY = ROOT / ".test" / "config" / "config.yaml"
 
 
 def readme_train_command() -> list[str]:

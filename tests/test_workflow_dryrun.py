@@ -173,14 +173,14 @@ def test_missing_raw_dir_says_where_to_get_the_data(tmp_path):
     check_data_source(config)
 
 
-@pytest.mark.parametrize("configfile", ["config/config.yaml", "config/acdc.yaml", "tests/configs/tiny.yaml"])
+@pytest.mark.parametrize("configfile", ["config/config.yaml", "config/acdc.yaml", ".test/config/config.yaml"])
 def test_plan_counts_exactly_the_dags_training_jobs(workdir, configfile):
     """`advmim plan` and the DAG read one job list (advmim.jobs): same runs, per target."""
     from advmim.config import read_yaml, validate_config
     from advmim.plan import make_plan, merge_configs
 
-    if configfile.startswith("tests/"):
-        (workdir / "tests" / "configs").mkdir(parents=True, exist_ok=True)
+    if configfile.startswith(".test/"):
+        (workdir / configfile).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / configfile, workdir / configfile)
     base = read_yaml(ROOT / "config" / "config.yaml")
     config = validate_config(merge_configs(base, read_yaml(ROOT / configfile)))

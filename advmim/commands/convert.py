@@ -18,9 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from advmim.data.registry import dataset_names, get_dataset
 
     sub = parser.add_subparsers(dest="dataset", metavar="DATASET", required=True)
+    usages = []
     for name in dataset_names():
         plugin = get_dataset(name)
-        p = sub.add_parser(name, help=plugin.description, description=plugin.description)
+        p = sub.add_parser(name, help=plugin.description, description=plugin.description,
+                           formatter_class=parser.formatter_class)
         p.add_argument(
             "--raw",
             required=True,
@@ -37,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             help="replace DIR whole even if it holds files this command did not write",
         )
         plugin.add_convert_arguments(p)
+        usages.append(" ".join(p.format_usage().split()[1:]))
+    parser.epilog = "each dataset's options (advmim convert DATASET --help says what they mean):\n" + \
+        "\n".join(f"  {usage}" for usage in usages)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -27,8 +27,9 @@ _SYNAPSE_MESSAGE = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from advmim.data.download import ACDC_URL
 
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("dataset", choices=DATASETS, help="dataset to fetch (only acdc is public)")
+    parser.add_argument("dataset", choices=DATASETS, metavar="acdc",
+                        help="dataset to fetch: acdc, the one public dataset (synapse and "
+                        "promise12 need an account: bring your own, docs/datasets.md)")
     parser.add_argument(
         "--out",
         required=True,
@@ -54,12 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="expected SHA-256 of the zip; without it the computed hash is "
         "printed so it can be pinned in the config",
     )
-    parser.add_argument(
-        "--retries", type=int, default=3, help="retries after a dropped connection (default: 3)"
-    )
-    parser.add_argument(
-        "--timeout", type=float, default=30, help="socket timeout in seconds (default: 30)"
-    )
+    parser.add_argument("--retries", type=int, default=3, help="retries after a dropped connection")
+    parser.add_argument("--timeout", type=float, default=30, help="socket timeout in seconds")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -35,7 +35,7 @@ def run(args) -> int:
     if "curves" in args.kind:
         written += figures.training_curves(runs, args.out)
     if "dice" in args.kind:
-        written += figures.dice_vs_labeled(collect(args.metrics), args.out / "dice_vs_labeled")
+        written += figures.dice_vs_labeled(collect(args.metrics), args.out / "dice_vs_labeled", args.order)
     if "qualitative" in args.kind:
         import torch
 

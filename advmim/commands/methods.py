@@ -14,6 +14,15 @@ def add_arguments(parser):
                         help="plug-in modules or .py files to load first (as plugins: in a config)")
 
 
+NETWORK_NAMES = {"C": "U-Net", "S": "Swin-UNet"}  # network keys of the methods' nets
+
+
+def _networks(card) -> str:
+    """The reported networks by name, each with its table suffix: "Swin-UNet (S), U-Net (C)"."""
+    return ", ".join(NETWORK_NAMES.get(key, key) + (f" ({suffix})" if suffix else "")
+                     for key, suffix in card.reported.items())
+
+
 def _allowed(rule) -> str:
     if rule is None:
         return ""
@@ -36,13 +45,14 @@ def run(args) -> int:
             table.add_column(col)
         for name in method_names():
             card = method_card(name)
-            nets = ", ".join(f"{k} ({v})" if v else k for k, v in card.reported.items())
-            table.add_row(name, card.display_name, card.group, nets, str(len(card.default_params)))
+            table.add_row(name, card.display_name, card.group, _networks(card),
+                          str(len(card.default_params)))
         console.print(table)
         return 0
     cls = get_method(args.name)
     doc = (cls.__doc__ or sys.modules[cls.__module__].__doc__ or "").strip()
-    table = Table(title=f"{cls.name}: {cls.display_name}" + (f" — {doc.splitlines()[0]}" if doc else ""))
+    title = f"{cls.name}: {cls.display_name} [{_networks(method_card(cls.name))}]"
+    table = Table(title=title + (f" — {doc.splitlines()[0]}" if doc else ""))
     for col in ("parameter", "default", "allowed", "meaning"):
         table.add_column(col)
     for key, default in cls.default_params.items():

@@ -16,7 +16,7 @@ import numpy as np
 
 from advmim.data.geometry import check_same_grid_files
 from advmim.errors import InputError
-from advmim.metrics import MODES, aggregate, evaluate_volume
+from advmim.metrics import MODES
 
 NAME = "metrics"
 HELP = "Dice/HD95 per class of a predicted label volume against its ground truth (JSON)."
@@ -105,6 +105,8 @@ def run(args) -> int:
         )
     if args.mode == "strict" and not all(np.isfinite(s) and s > 0 for s in spacing):
         raise InputError(args.gt, f"strict mode needs a positive voxel spacing, got {spacing}")
+    from advmim.metrics import aggregate, evaluate_volume  # scipy: only when this command runs
+
     used = spacing if args.mode == "strict" else None
     result = evaluate_volume(pred, gt, classes, args.mode, spacing=used)
     out = {

@@ -34,13 +34,14 @@ def add_arguments(parser):
     )
     parser.add_argument(
         "--device", default=None,
-        help="use the step times of this device (default: the one covering most methods)",
+        help="use the step times of this device only (default: the one covering most methods, "
+        "and GPU-hours beside it when the file has GPU step times)",
     )
 
 
 def run(args) -> int:
     from advmim.config import load_config, read_yaml, validate_config
-    from advmim.plan import load_step_times, make_plan, merge_configs, render
+    from advmim.plan import gpu_devices, load_step_times, make_plan, merge_configs, render
 
     configs = []
     for path in args.configfile:
@@ -50,6 +51,11 @@ def run(args) -> int:
             configs.append(validate_config(merge_configs(base, override), source=str(path)))
         else:
             configs.append(load_config(path))
-    plan = make_plan(configs, load_step_times(args.step_ms_file), args.device, args.targets)
+    step_times = load_step_times(args.step_ms_file)
+    plan = make_plan(configs, step_times, args.device, args.targets)
     render(plan)
+    if args.device is None:  # GPU-hours beside the CPU plan when a GPU was measured
+        for device in gpu_devices(step_times):
+            if device != plan.device:
+                render(make_plan(configs, step_times, device, args.targets))
     return 0

@@ -20,13 +20,13 @@ HELP = "segment NIfTI volumes with a trained model.pt"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--model", required=True, type=Path, help="RUN/model.pt of a finished run (or the run folder RUN)")
     parser.add_argument("files", nargs="*", type=Path, metavar="IN OUT", help="input and output NIfTI")
     parser.add_argument("--input-dir", type=Path, metavar="DIR", help="segment every NIfTI in DIR")
     parser.add_argument("--output-dir", type=Path, metavar="DIR", help="where batch outputs go")
     parser.add_argument("--network", help="network of a multi-network run (AdvMIM: S or C)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where the network runs (auto: a GPU when present)")
 
 
 def run(args: argparse.Namespace) -> int:

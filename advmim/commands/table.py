@@ -1,7 +1,12 @@
-"""Build the results table (Markdown + CSV) from per-run metrics JSON files."""
+"""Build the results table (Markdown + CSV) from per-run metrics JSON files.
+
+The workflow passes its merged configuration with --config-json (not listed below); --config is
+the old spelling of --configfile.
+"""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 NAME = "table"
@@ -10,12 +15,14 @@ HELP = "build the results table (Markdown, CSV, LaTeX) with significance tests f
 
 def add_arguments(parser):
     src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument("--config", type=Path, help="workflow config (YAML)")
-    src.add_argument("--config-json", help="workflow config as a JSON object (used by the workflow)")
+    src.add_argument("--configfile", type=Path, metavar="FILE", help="workflow config (YAML)")
+    src.add_argument("--config", type=Path, dest="configfile", help=argparse.SUPPRESS)  # old name
+    src.add_argument("--config-json", help=argparse.SUPPRESS)  # the workflow's merged config
     parser.add_argument("--metrics", required=True, nargs="+", type=Path, help="metrics JSON files")
     parser.add_argument("--out", required=True, type=Path,
                         help="table .md (.csv, .tex and .html are written beside it)")
-    parser.add_argument("--kind", choices=["main", "ablation"], default="main")
+    parser.add_argument("--kind", choices=["main", "ablation"], default="main",
+                        help="main: the methods of the config; ablation: its ablations: variants")
     parser.add_argument("--references", type=Path, default=None,
                         help="reported numbers (CSV: dataset,method,labeled,metric,value,source)")
     parser.add_argument("--stats-out", type=Path, default=None,
@@ -35,9 +42,9 @@ def run(args) -> int:
 
     outputs = [args.out.with_suffix(s) for s in (".md", ".csv", ".tex", ".html")]
     check_outputs(files=[args.out, *outputs, args.stats_out],
-                  inputs=[args.config, *args.metrics, args.references])
-    if args.config is not None:
-        config = load_config(args.config)
+                  inputs=[args.configfile, *args.metrics, args.references])
+    if args.configfile is not None:
+        config = load_config(args.configfile)
     else:
         config = validate_config(json.loads(args.config_json), source="--config-json")
     df = collect(args.metrics)

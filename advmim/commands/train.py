@@ -92,7 +92,7 @@ def run(args) -> int:
     if others and not (args.out / "config.json").is_file():
         raise OutputError(args.out, "folder is not empty and is not a run folder (no config.json); "
                                     "refusing to write into it (choose an empty folder)")
-    with claim_training_device(settings["device"]) as device:
+    with claim_training_device(settings["device"], settings["gpu_jobs_per_device"]) as device:
         path = train(settings, args.data, args.out, device=device, progress=not args.no_progress)
     print(f"model written to {path}")
     return 0

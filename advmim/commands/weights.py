@@ -20,7 +20,6 @@ HELP = "download and verify pretrained weights (swin-t: ImageNet Swin-T)"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from advmim.models.settings import SWIN_T_URL
 
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("name", choices=["swin-t"], help="weights to fetch")
     parser.add_argument("--out", required=True, type=Path, metavar="FILE", help="where to keep them")
     parser.add_argument("--url", default=SWIN_T_URL, help=f"download URL (default: {SWIN_T_URL})")

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 
 from advmim.errors import InputError
@@ -101,6 +100,8 @@ def load_nifti(path: str | Path) -> tuple[np.ndarray, tuple[float, float, float]
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "file not found")
+    import nibabel as nib  # here, not at import: every advmim command imports the plug-ins
+
     try:
         img = nib.load(path)
         data = np.asanyarray(img.dataobj)

@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from advmim.errors import AdvmimError, ConfigError, InputError
 from advmim.io import make_stage
+from advmim.progress import Progress
 
 ACDC_URL = (
     "https://humanheart-project.creatis.insa-lyon.fr/database/api/v1/folder/"
@@ -84,29 +85,6 @@ class _Part:
         self.hash, self.size = hashlib.sha256(), 0
 
 
-def _progress(enabled: bool):
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    console = Console(stderr=True)
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not (enabled and console.is_terminal),
-    )
-
-
 def _content_range(value: str | None) -> tuple[int | None, int | None]:
     """(start, total) of a ``Content-Range: bytes a-b/total`` (or ``*/total``) header."""
     m = re.fullmatch(r"\s*bytes\s+(?:(\d+)-\d+|\*)/(\d+|\*)\s*", value or "")
@@ -161,7 +139,7 @@ def _attempt(url: str, part: _Part, timeout: float, chunk_size: int, bar) -> Non
         else:  # 200: the server ignored Range (or there was none): start from zero
             part.truncate()
             total = expected
-        bar.update(bar.task_ids[0], total=total, completed=part.size)
+        bar.update(total=total, completed=part.size)
         got = 0
         with open(part.path, "ab") as fh:
             try:
@@ -170,7 +148,7 @@ def _attempt(url: str, part: _Part, timeout: float, chunk_size: int, bar) -> Non
                     part.hash.update(block)
                     part.size += len(block)
                     got += len(block)
-                    bar.update(bar.task_ids[0], advance=len(block))
+                    bar.update(advance=len(block))
             except (TimeoutError, OSError, http.client.HTTPException) as exc:
                 raise _Retry(f"connection lost after {part.size} bytes ({exc!r})") from exc
             finally:
@@ -214,8 +192,7 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = _Part(dest.with_suffix(dest.suffix + ".part"), chunk_size)
     host = urllib.parse.urlsplit(url).hostname or url
-    with _progress(progress) as bar:
-        bar.add_task(f"{dest.name}", total=None, completed=part.size)
+    with Progress(f"download {dest.name}", unit="B", completed=part.size, enabled=progress) as bar:
         for attempt in range(retries + 1):
             try:
                 _attempt(url, part, timeout, chunk_size, bar)
@@ -293,7 +270,7 @@ def _find_training(root: Path) -> Path | None:
     return None
 
 
-def extract_zip(zip_path: str | Path, out_dir: str | Path) -> Path:
+def extract_zip(zip_path: str | Path, out_dir: str | Path, *, progress: bool = False) -> Path:
     """Safely extract an ACDC zip into ``out_dir/database`` and return that folder.
 
     The zip is validated (corrupt, truncated or path-traversing archives are refused), unpacked
@@ -320,8 +297,13 @@ def extract_zip(zip_path: str | Path, out_dir: str | Path) -> Path:
     stage = make_stage(out_dir, "extract")
     try:
         try:
-            with zipfile.ZipFile(zip_path) as zf:
-                zf.extractall(stage / "raw")
+            with zipfile.ZipFile(zip_path) as zf, Progress(
+                f"extract {zip_path.name}", sum(i.file_size for i in zf.infolist()), unit="B",
+                enabled=progress,
+            ) as bar:  # fmt: skip
+                for info in zf.infolist():
+                    zf.extract(info, stage / "raw")
+                    bar.update(advance=info.file_size)
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise InputError(zip_path, f"corrupt zip archive ({exc})") from exc
         training = _find_training(stage / "raw")
@@ -380,4 +362,4 @@ def fetch_acdc(
             raise OfflineError(
                 f"{exc} and passed with `advmim download acdc --zip FILE --out {out_dir}`"
             ) from exc
-    return extract_zip(zip_path, out_dir)
+    return extract_zip(zip_path, out_dir, progress=progress)

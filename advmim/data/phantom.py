@@ -15,9 +15,7 @@ import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
-from scipy import ndimage
 
 from advmim.errors import ConfigError
 from advmim.io import atomic_open, write_text
@@ -149,6 +147,8 @@ def _anatomy(
 
 
 def _smooth_field(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:
+    from scipy import ndimage  # here, not at import: every advmim command imports the plug-ins
+
     field = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="wrap")
     return field / (field.std() + 1e-8)
 
@@ -271,6 +271,8 @@ class _Scene:
 
     def finish(self, rng: np.random.Generator, clean: np.ndarray) -> np.ndarray:
         """Partial-volume blur, bias field, per-slice gain and Rician noise."""
+        from scipy import ndimage
+
         img = ndimage.gaussian_filter(clean, (0, self.blur, self.blur))
         if img.shape[0] > 1:
             padded = np.concatenate([img[:1], img, img[-1:]])
@@ -354,6 +356,8 @@ def generate_patient(
 def nifti_bytes(volume_zyx: np.ndarray, spacing_zyx: tuple[float, float, float]) -> bytes:
     """Gzipped NIfTI-1 bytes of a (z, y, x) array (stored x, y, z; SimpleITK reads back z, y, x)."""
     affine = np.diag([spacing_zyx[2], spacing_zyx[1], spacing_zyx[0], 1.0])
+    import nibabel as nib
+
     img = nib.Nifti1Image(np.ascontiguousarray(volume_zyx.transpose(2, 1, 0)), affine)
     img.header.set_data_dtype(volume_zyx.dtype)
     img.header.set_xyzt_units("mm", "sec")

@@ -22,6 +22,7 @@ import numpy as np
 from advmim.data.splits import SHIPPED_SPLITS, Split, read_list, slice_patient, write_list
 from advmim.errors import InputError
 from advmim.io import write_bytes, write_json
+from advmim.progress import Progress
 
 # Slices of the first N labeled patients in SSL4MIS's ACDC train_slices.list (protocol.md).
 EXPECTED_LABELED_SLICES = {"acdc": {3: 68, 7: 136, 14: 256}}
@@ -146,7 +147,11 @@ def write_form(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "dataset.json").unlink(missing_ok=True)
-    infos = {p: _patient_info(convert_patient(p, out / "data")) for p in split.patients}
+    infos = {}
+    with Progress(f"convert {name}", len(split.patients), unit="patients") as bar:
+        for patient in split.patients:
+            infos[patient] = _patient_info(convert_patient(patient, out / "data"))
+            bar.update(advance=1)
     cases = {p: info["cases"] for p, info in infos.items()}
 
     def slices(patients):
@@ -244,13 +249,15 @@ def validate_folder(src: str | Path, num_classes: int) -> dict[str, list[str]]:
         slice_dir(src), lists["train_slices"], "slice(s)", src / "train_slices.list",
         " (slices are read from data/slices/, or from data/ when there is no slices/ folder)",
     )
-    for path in slice_paths:
-        image, label, _ = read_h5_pair(path)
-        check_pair(image, label, path, path, num_classes, ndim=2, allow_constant=True)
-    for split_name in ("val", "test"):
-        for path in _check_files(src / "data", lists[split_name], "volume(s)", src / f"{split_name}.list"):
+    volume_paths = [path for split_name in ("val", "test") for path in
+                    _check_files(src / "data", lists[split_name], "volume(s)", src / f"{split_name}.list")]
+    checks = [(path, {"ndim": 2, "allow_constant": True}) for path in slice_paths]
+    checks += [(path, {}) for path in volume_paths]
+    with Progress(f"check {src.name}", len(checks), unit="files") as bar:
+        for path, rules in checks:
             image, label, _ = read_h5_pair(path)
-            check_pair(image, label, path, path, num_classes)
+            check_pair(image, label, path, path, num_classes, **rules)
+            bar.update(advance=1)
     return lists
 
 

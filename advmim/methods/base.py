@@ -8,6 +8,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from advmim.blocks.sgd import SGD
 from advmim.errors import ConfigError
 from advmim.models import build_discriminator, build_model
 
@@ -56,10 +57,13 @@ class Method:
         self.nets: dict[str, nn.Module] = {
             k: v.to(device, memory_format=layout) for k, v in self.build_networks().items()
         }
+        if settings["compile"]:  # in place: the state-dict keys stay those of the network
+            for net in self.nets.values():
+                net.compile()
         self.frozen: set[str] = set(self.frozen_networks())
         self.scaler = None  # fp16 loss scaler, set by the training loop on GPU
         self.optimizers = {
-            name: torch.optim.SGD(
+            name: SGD(  # torch.optim.SGD's update without its torch._dynamo import (blocks/sgd.py)
                 net.parameters(),
                 lr=settings["lr"],
                 momentum=settings["momentum"],

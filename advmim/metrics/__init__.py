@@ -1,15 +1,26 @@
-"""Segmentation metrics: Dice and HD95 in ``paper`` (SSL4MIS/medpy) or ``strict`` (mm) mode."""
+"""Segmentation metrics: Dice and HD95 in ``paper`` (SSL4MIS/medpy) or ``strict`` (mm) mode.
 
-from advmim.metrics.overlap import dice
-from advmim.metrics.surface import MODES, hd95, surface_distances, volume_diagonal
-from advmim.metrics.volume import aggregate, evaluate_volume
+The functions are imported from their modules on first use, so that reading :data:`MODES` (the
+command line's choices) does not import scipy.
+"""
 
-__all__ = [
-    "MODES",
-    "aggregate",
-    "dice",
-    "evaluate_volume",
-    "hd95",
-    "surface_distances",
-    "volume_diagonal",
-]
+import importlib
+
+MODES = ("paper", "strict")
+
+_HOME = {
+    "dice": "overlap",
+    "hd95": "surface",
+    "surface_distances": "surface",
+    "volume_diagonal": "surface",
+    "aggregate": "volume",
+    "evaluate_volume": "volume",
+}
+
+__all__ = ["MODES", *sorted(_HOME)]
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module 'advmim.metrics' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"advmim.metrics.{_HOME[name]}"), name)

@@ -21,7 +21,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage
 
-MODES = ("paper", "strict")
+from advmim.metrics import MODES
+
 PERCENTILE = 95.0
 
 

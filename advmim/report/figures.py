@@ -24,6 +24,12 @@ from advmim.report.stats import OURS, summarise  # noqa: E402
 FORMATS = ("png", "pdf")
 CLASS_COLOURS = ["#e41a1c", "#4daf4a", "#377eb8", "#ff7f00", "#984ea3", "#ffff33"]
 ABLATION_PREFIX = "abl-"
+# One colour and one marker per table row (hues far apart, no light/dark pairs of one hue); the
+# bounds are drawn apart (lower: black dashed, upper: grey dotted).
+ROW_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+               "#17becf", "#bcbd22", "#000080", "#e6ab02", "#1b9e77", "#a6761d", "#f781bf"]
+ROW_MARKERS = "sD^v<>pPXh*8dH"  # "o" (hollow) marks the lower bound
+QUALITATIVE_COLUMNS = 6  # panels per row of the qualitative grid
 
 
 def save_figure(fig, out_base: str | Path) -> list[Path]:
@@ -74,8 +80,15 @@ def read_curves(run_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return curves
 
 
+def smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving mean over ``window`` logged values (missing values skipped)."""
+    return pd.Series(values).rolling(window, min_periods=1).mean().to_numpy()
+
+
 def training_curves(runs: list[dict], out_dir: str | Path) -> list[Path]:
-    """One grid per run name: a panel per logged term (loss terms, then LR), a line per labeled/seed."""
+    """One grid per run name: a panel per logged term (loss terms, then LR), a colour per
+    labeled/seed; each loss smoothed (moving mean over a twentieth of the run) over its raw
+    values drawn faint; the legend below the panels."""
     out_dir = Path(out_dir)
     written = []
     for name in dict.fromkeys(r["name"] for r in runs):
@@ -85,43 +98,86 @@ def training_curves(runs: list[dict], out_dir: str | Path) -> list[Path]:
         terms.append("lr")
         ncols = min(4, len(terms))
         nrows = -(-len(terms) // ncols)
-        fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.6 * nrows), squeeze=False)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.5 * nrows), squeeze=False)
+        window = max(1, max(len(log["lr"][0]) for _, log in logs) // 20)
         for ax, term in zip(axes.flat, terms, strict=False):
-            for r, log in logs:
-                if term in log:
-                    ax.plot(*log[term], lw=1, label=f"L{r['labeled']} s{r['seed']}")
+            for k, (r, log) in enumerate(logs):
+                if term not in log:
+                    continue
+                colour = ROW_COLOURS[k % len(ROW_COLOURS)]
+                label = f"{r['labeled']} labeled, seed {r['seed']}"
+                x, y = log[term]
+                if term == "lr" or term.startswith("val "):  # val Dice: a point per validation
+                    ax.plot(x, y, lw=1.2, color=colour, label=label, marker="." if term != "lr" else None)
+                    continue
+                ax.plot(x, y, lw=0.6, alpha=0.25, color=colour)
+                ax.plot(x, smooth(y, window), lw=1.4, color=colour, label=label)
             ax.set_title(term, fontsize=9)
             ax.set_xlabel("iteration", fontsize=8)
             ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
         for ax in list(axes.flat)[len(terms):]:
             ax.axis("off")
-        axes.flat[0].legend(fontsize=7)
-        fig.suptitle(f"Training curves — {name}", fontsize=11)
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        note = f" (moving mean of {window} logged values; raw values faint)" if window > 1 else ""
+        fig.suptitle(f"Training curves — {name}{note}", fontsize=10)
         fig.tight_layout()
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=8,
+                   ncols=min(6, len(labels)), frameon=False)
         written += save_figure(fig, out_dir / f"curves_{name}")
     return written
 
 
-def dice_vs_labeled(df: pd.DataFrame, out_base: str | Path) -> list[Path]:
-    """Mean Dice (%) vs labeled patients per table row; error bars = std over seeds (none if n = 1)."""
+def _row_frame(summary: pd.DataFrame, method: str, variant: str | None, network: str) -> pd.DataFrame:
+    same_variant = summary["variant"].isna() if variant is None else summary["variant"] == variant
+    keep = (summary["method"] == method) & (summary["network"] == network) & same_variant
+    return summary[keep].sort_values("labeled")
+
+
+def dice_vs_labeled(df: pd.DataFrame, out_base: str | Path, order: list[str] | None = None) -> list[Path]:
+    """Write :func:`dice_figure` as ``out_base``.png / .pdf."""
+    return save_figure(dice_figure(df, order), out_base)
+
+
+def dice_figure(df: pd.DataFrame, order: list[str] | None = None):
+    """Mean Dice (%) vs labeled patients, a line per table row in table order (``order``: the
+    configured methods); error bars = std over seeds (none if n = 1). The labeled-only U-Net
+    (lower bound) is black and dashed, the all-labels row (upper bound) grey and dotted; every
+    other row has its own colour and marker (ours thicker). The legend sits outside the axes."""
+    from advmim.methods import method_card
+    from advmim.report.table import ordered_rows
+
     summary = summarise(df)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    rows = summary.groupby(["method", "variant", "network"], dropna=False, sort=False)
-    colours = plt.get_cmap("tab20").colors  # 20 distinct colours; markers tell repeats apart
-    for i, ((method, variant, network), grp) in enumerate(rows):
-        grp = grp.sort_values("labeled")
-        label = row_label(method, network, variant if isinstance(variant, str) else None)
-        ax.errorbar(grp["labeled"], 100 * grp["dice"], yerr=100 * grp["dice_std"].fillna(0),
-                    marker="osD^v<>"[i // len(colours) % 7], color=colours[i % len(colours)],
-                    capsize=3, label=label)
+    order = order or list(dict.fromkeys(summary["method"]))
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    i, handles = 0, []  # in drawing order (matplotlib would list lines before error bars)
+    for method, variant, network in ordered_rows(summary, [m for m in order if m in set(summary["method"])]):
+        grp = _row_frame(summary, method, variant, network)
+        label, group = row_label(method, network, variant), method_card(method).group
+        mean, std = 100 * grp["dice"], 100 * grp["dice_std"].fillna(0)
+        if group == "upper" and len(grp) == 1:
+            handles.append(ax.axhline(mean.iloc[0], color="0.45", ls=":", lw=1.5, label=f"{label} — upper bound"))
+            continue
+        if group == "lower":
+            style = {"color": "black", "ls": "--", "marker": "o", "mfc": "white"}
+            label += " — lower bound"
+        elif group == "upper":
+            style = {"color": "0.45", "ls": ":", "marker": "s"}
+            label += " — upper bound"
+        else:
+            style = {"color": ROW_COLOURS[i % len(ROW_COLOURS)], "marker": ROW_MARKERS[i % len(ROW_MARKERS)]}
+            style["lw"] = 2.5 if group == "ours" else 1.5
+            i += 1
+        handles.append(ax.errorbar(grp["labeled"], mean, yerr=std, capsize=3, ms=6, label=label,
+                                   **{"lw": 1.5, **style}))
     ax.set_xlabel("labeled patients")
     ax.set_ylabel("Dice (%), mean over classes")
     ax.set_xticks(sorted(summary["labeled"].unique()))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    ax.set_title("Dice vs labeled data (error bars: std over seeds)")
+    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    ax.set_title("Dice vs labeled data (error bars: std over seeds)", fontsize=10)
     fig.tight_layout()
-    return save_figure(fig, out_base)
+    return fig
 
 
 def select_cases(volumes: pd.DataFrame, ours: tuple = OURS) -> tuple[str, int, int, list[tuple[str, str]]]:
@@ -168,7 +224,8 @@ def qualitative(volumes: pd.DataFrame, runs: list[dict], data_dir: str | Path, o
                 order: list[str] | None = None, device=None) -> list[Path]:
     """Image, ground truth and each run's prediction (reported networks) on the :func:`select_cases` slices.
 
-    Prediction columns follow the table: group (lower, semi, ours, upper), then ``order`` (methods).
+    Predictions follow the table: group (lower, semi, ours, upper), then ``order`` (methods); each
+    case's panels wrap into a grid of QUALITATIVE_COLUMNS per row.
     """
     import torch
 
@@ -188,29 +245,42 @@ def qualitative(volumes: pd.DataFrame, runs: list[dict], data_dir: str | Path, o
         settings, nets = load_networks(r["dir"] / "model.pt", device)
         for key, net in nets.items():
             columns.append((row_label(r["method"], key), r["method"], key, net, settings["img_size"]))
-    num_classes = int(read_json(Path(data_dir) / "dataset.json")["num_classes"])
-    ncols = 2 + len(columns)
-    fig, axes = plt.subplots(len(cases), ncols, figsize=(2.2 * ncols, 2.4 * len(cases)), squeeze=False)
+    info = read_json(Path(data_dir) / "dataset.json")
+    num_classes = int(info["num_classes"])
+    panels = 2 + len(columns)  # image, ground truth, one prediction per reported network
+    ncols = min(QUALITATIVE_COLUMNS, panels)
+    rows_per_case = -(-panels // ncols)
+    nrows = len(cases) * rows_per_case
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.2 * ncols, 2.4 * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
     for i, (role, case) in enumerate(cases):
         image, label, _ = load_volume(data_dir, case)
         k = largest_label_slice(label)
-        _overlay(axes[i, 0], image[k], None, num_classes)
-        axes[i, 0].set_ylabel(f"{role}\n{case}\nslice {k}", fontsize=7)
-        _overlay(axes[i, 1], image[k], label[k], num_classes)
-        for j, (_title, method, network, net, img_size) in enumerate(columns, start=2):
+        cells = [axes[i * rows_per_case + p // ncols, p % ncols] for p in range(panels)]
+        for ax, title in zip(cells, ["image", "ground truth", *(c[0] for c in columns)], strict=True):
+            ax.axis("on")
+            ax.set_title(title, fontsize=8)
+        _overlay(cells[0], image[k], None, num_classes)
+        cells[0].set_ylabel(f"{role}\n{case}\nslice {k}", fontsize=7)
+        _overlay(cells[1], image[k], label[k], num_classes)
+        for ax, (_title, method, network, net, img_size) in zip(cells[2:], columns, strict=True):
             pred = predict_volume(net, image[k : k + 1], img_size, device)[0]
-            _overlay(axes[i, j], image[k], pred, num_classes)
+            _overlay(ax, image[k], pred, num_classes)
             hit = volumes[(volumes["method"] == method) & (volumes["network"] == network)
                           & volumes["variant"].isna() & (volumes["labeled"] == labeled)
                           & (volumes["seed"] == seed) & (volumes["case"] == case)]
             if not hit.empty:
-                axes[i, j].text(0.03, 0.03, f"3D Dice {100 * hit['dice'].iloc[0]:.1f}%", fontsize=7,
-                                color="white", transform=axes[i, j].transAxes,
-                                bbox={"facecolor": "black", "alpha": 0.6, "pad": 1, "lw": 0})
-        for j, title in enumerate(["image", "ground truth", *(c[0] for c in columns)]):
-            if i == 0:
-                axes[0, j].set_title(title, fontsize=8)
+                ax.text(0.03, 0.03, f"3D Dice {100 * hit['dice'].iloc[0]:.1f}%", fontsize=7,
+                        color="white", transform=ax.transAxes,
+                        bbox={"facecolor": "black", "alpha": 0.6, "pad": 1, "lw": 0})
     fig.suptitle(f"Qualitative: {labeled} labeled, seed {seed} — median and worst test volume of "
                  f"{reference}; slice with the largest ground-truth area", fontsize=9)
     fig.tight_layout()
+    from matplotlib.patches import Patch
+
+    names = info.get("class_names") or [f"class {c}" for c in range(1, num_classes)]
+    fig.legend([Patch(color=CLASS_COLOURS[c], alpha=0.6) for c in range(num_classes - 1)], names,
+               loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=num_classes - 1, fontsize=8,
+               frameon=False)
     return save_figure(fig, out_base)

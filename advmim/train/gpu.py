@@ -6,10 +6,13 @@ job *which* GPU to use. So a training process claims a device itself:
 * no CUDA -> CPU;
 * ``CUDA_VISIBLE_DEVICES`` already set (SLURM does this) -> ``cuda:0`` of the visible set,
   without locking: the scheduler already gave this job its device;
-* otherwise -> the first free index among the visible devices, held by an exclusive
-  ``fcntl.flock`` on ``<lock_dir>/gpu<i>.lock``. The kernel drops the lock when the process
-  exits or is killed, so a crashed job frees its device (no stale pid files). When every
-  device is taken the claim polls until ``timeout`` and then raises :class:`DeviceBusyError`.
+* otherwise -> a free slot among the visible devices, held by an exclusive ``fcntl.flock`` on
+  ``<lock_dir>/gpu<i>.lock`` (``gpu<i>.slot<j>.lock`` for slot j > 0). Each device has
+  ``jobs_per_device`` slots (``training.gpu_jobs_per_device``, default 1: one job per device);
+  slots fill device by device in turn (slot 0 of every device, then slot 1, ...), so k jobs on
+  n devices spread out evenly. The kernel drops the lock when the process exits or is killed, so
+  a crashed job frees its slot (no stale pid files). When every slot is taken the claim polls
+  until ``timeout`` and then raises :class:`DeviceBusyError`.
 
 Forked children (e.g. DataLoader workers) share the lock until they exit.
 """
@@ -51,9 +54,10 @@ class DeviceClaim:
     """A claimed device; use as a context manager or call :meth:`release`."""
 
     def __init__(self, device: str, index: int | None, lock_path: Path | None = None,
-                 fd: int | None = None):
+                 fd: int | None = None, slot: int = 0):
         self.device_str = device
         self.index = index
+        self.slot = slot
         self.lock_path = lock_path
         self._fd = fd
 
@@ -96,6 +100,11 @@ def _try_lock(path: Path) -> int | None:
     return fd
 
 
+def lock_path(lock_dir: Path, index: int, slot: int = 0) -> Path:
+    """The lock file of job slot ``slot`` on device ``index`` (slot 0: ``gpu<i>.lock``)."""
+    return lock_dir / (f"gpu{index}.lock" if slot == 0 else f"gpu{index}.slot{slot}.lock")
+
+
 def _parse_prefer(prefer: str) -> tuple[str, int | None]:
     """Split ``auto``/``cpu``/``cuda``/``cuda:N`` into kind and optional index."""
     p = prefer.strip().lower()
@@ -114,14 +123,17 @@ def claim_device(
     poll: float = 0.5,
     device_count: int | None = None,
     cuda_available: bool | None = None,
+    jobs_per_device: int = 1,
 ) -> DeviceClaim:
     """Claim a device following the rules in the module docstring.
 
     ``prefer``: ``auto`` (GPU if any, else CPU), ``cpu``, ``cuda`` (error without CUDA) or
     ``cuda:N`` (wait for exactly that index). ``timeout`` defaults to
-    ``$ADVMIM_GPU_WAIT_TIMEOUT`` or 6 h. ``device_count``/``cuda_available`` override what
-    torch reports (for tests).
+    ``$ADVMIM_GPU_WAIT_TIMEOUT`` or 6 h. ``jobs_per_device``: slots per device. ``device_count``/
+    ``cuda_available`` override what torch reports (for tests).
     """
+    if jobs_per_device < 1:
+        raise AdvmimError(f"gpu_jobs_per_device must be at least 1, got {jobs_per_device}")
     kind, want = _parse_prefer(prefer)
     real = cuda_available is None and device_count is None  # else injected (tests)
     if cuda_available is None or device_count is None:
@@ -152,17 +164,18 @@ def claim_device(
     deadline = time.monotonic() + timeout
     waited = False
     while True:
-        for i in candidates:
-            path = lock_dir / f"gpu{i}.lock"
-            fd = _try_lock(path)
-            if fd is not None:
-                log.info("claimed cuda:%d (lock %s)", i, path)
-                return _activate(DeviceClaim(f"cuda:{i}", i, path, fd), real)
+        for slot in range(jobs_per_device):
+            for i in candidates:
+                path = lock_path(lock_dir, i, slot)
+                fd = _try_lock(path)
+                if fd is not None:
+                    log.info("claimed cuda:%d slot %d (lock %s)", i, slot, path)
+                    return _activate(DeviceClaim(f"cuda:{i}", i, path, fd, slot), real)
         if time.monotonic() >= deadline:
             raise DeviceBusyError(
-                f"all {len(candidates)} GPU(s) {candidates} stayed claimed for {timeout:g} s "
-                f"(locks in {lock_dir}); raise {TIMEOUT_ENV} or run fewer GPU jobs at once "
-                "(snakemake --resources gpu=N)")
+                f"all {len(candidates)} GPU(s) {candidates} x {jobs_per_device} job slot(s) stayed "
+                f"claimed for {timeout:g} s (locks in {lock_dir}); raise {TIMEOUT_ENV} or run fewer "
+                "GPU jobs at once (snakemake --resources gpu=N)")
         if not waited:
             log.info("all GPUs busy; waiting up to %g s", timeout)
             waited = True

@@ -26,7 +26,7 @@ from advmim.train.sampling import EpochSampler
 from advmim.train.validation import Validator
 
 # Settings that may differ between an interrupted run and its resumption.
-RESUME_FREE_KEYS = {"device", "threads", "checkpoint_every"}
+RESUME_FREE_KEYS = {"device", "threads", "checkpoint_every", "gpu_jobs_per_device"}
 MODEL_FILE = "model.pt"
 DRAW_FILE = "labeled_patients.list"  # the labeled patients of a per-seed draw (labeled_draws)
 LAST_CHECKPOINT = Path("ckpt") / "last.pt"

@@ -14,7 +14,6 @@ the mirrored decoder stages (:func:`advmim.models.pretrained.load_swin_pretraine
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from advmim.io import write_json
 from advmim.models import build_model
 from advmim.models.masking import expand_mask, scaled_block, token_block_mask
 from advmim.models.pretrained import ADVMIM_LAYOUT
+from advmim.progress import Progress
 from advmim.train.checkpoint import save_checkpoint
 from advmim.train.sampling import EpochSampler
 
@@ -103,28 +103,26 @@ def pretrain_mim(settings: dict, data_dir: str | Path, out: str | Path, device: 
     total, t0, losses = p["iterations"], time.perf_counter(), []
     swin.train()
     head.train()
-    for it in range(total):
-        lr = poly_lr(p["lr"], it, total)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        torch.manual_seed(derive_seed(seed, it, "torch"))
-        x, _ = make_batch(images, sampler, it, device, p["augmentation"])
-        gen = torch_generator(derive_seed(seed, it, "mask"), device)
-        mask = token_block_mask(x.shape[0], size, size, block, swin.patch_size, p["mask_ratio"], gen,
-                                device=device)
-        tokens = swin.mask_tokens(swin.embed(x), mask)
-        bottleneck, _ = swin.encode(tokens)
-        loss = masked_l1(head(bottleneck), x, expand_mask(mask, swin.patch_size))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        if not np.isfinite(losses[-1]):
-            raise ConfigError(f"pretrain: non-finite loss at iteration {it + 1}; lower pretrain.lr")
-        if progress and ((it + 1) % max(1, total // 20) == 0 or it + 1 == total):
-            rate = (it + 1) / max(time.perf_counter() - t0, 1e-9)
-            print(f"[mim] it {it + 1}/{total} loss {losses[-1]:.4f} lr {lr:.2e} ({rate:.1f} it/s)",
-                  file=sys.stderr, flush=True)
+    with Progress("pretrain mim", total, unit="it", enabled=progress) as bar:
+        for it in range(total):
+            lr = poly_lr(p["lr"], it, total)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            torch.manual_seed(derive_seed(seed, it, "torch"))
+            x, _ = make_batch(images, sampler, it, device, p["augmentation"])
+            gen = torch_generator(derive_seed(seed, it, "mask"), device)
+            mask = token_block_mask(x.shape[0], size, size, block, swin.patch_size, p["mask_ratio"], gen,
+                                    device=device)
+            tokens = swin.mask_tokens(swin.embed(x), mask)
+            bottleneck, _ = swin.encode(tokens)
+            loss = masked_l1(head(bottleneck), x, expand_mask(mask, swin.patch_size))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            if not np.isfinite(losses[-1]):
+                raise ConfigError(f"pretrain: non-finite loss at iteration {it + 1}; lower pretrain.lr")
+            bar.update(advance=1, info=f"loss {losses[-1]:.4f} lr {lr:.2e}")
     out = Path(out)
     info = {"train_seconds": round(time.perf_counter() - t0, 3), "iterations": total,
             "loss_first": losses[0], "loss_last": losses[-1],

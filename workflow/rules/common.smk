@@ -5,9 +5,10 @@ import sys
 from types import SimpleNamespace
 
 from advmim import runs
-from advmim.config import check_data_source, mim_pretrainings, validate_config
+from advmim.config import check_data_source, mim_pretrainings, type_overrides, validate_config
 from advmim.jobs import run_identity, train_jobs, training_uses_gpu
 
+type_overrides(config, workflow.config_settings.config)  # --config values: strings -> YAML
 validate_config(config, source="workflow config")
 check_data_source(config)
 
@@ -16,8 +17,11 @@ DATASET = config["dataset"]["name"]
 # Jobs call the `advmim` console script of the interpreter running Snakemake (its venv),
 # also when that venv is not activated; SLURM jobs inherit this PATH.
 os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-# Software environment of every rule for `--use-conda` (same dependencies as pyproject.toml).
-CONDA_ENV = os.path.join(workflow.basedir, "environment.yml")
+# Software environment of every rule for `--use-conda` (pyproject.toml's dependencies); its
+# post-deploy script installs this repository's package into it from ADVMIM_ROOT (Snakemake
+# copies the env file under .snakemake/conda/, so no path in the file could point here).
+CONDA_ENV = os.path.join(REPO, "workflow", "envs", "advmim.yaml")
+os.environ["ADVMIM_ROOT"] = REPO
 
 # 1 when training jobs will run on a GPU (declared as resources: gpu=1), else 0
 TRAIN_GPU = int(training_uses_gpu(config["training"]["device"]))
@@ -82,7 +86,7 @@ def main_table_outputs():
     ]
 
 
-REFERENCES = os.path.join(workflow.basedir, "config", "reference_results.csv")
+REFERENCES = os.path.join(REPO, "config", "reference_results.csv")
 FIGURE_FORMATS = ["png", "pdf"]
 
 
