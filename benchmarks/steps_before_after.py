@@ -4,8 +4,9 @@ Usage: python benchmarks/steps_before_after.py --before REV [--methods M ...] [-
        [--batch 4] [--iters 10] [--warmup 3] [--rounds 3] [--threads 1]
 
 For each size and method, ``--rounds`` times: ``train_step.py`` (this checkout's script) with the
-after package, then with the before package (a worktree of REV first on PYTHONPATH), each a fresh
-process with its own warm-up. Prints one Markdown row per method and size: median ms per
+after package and with the before package (a worktree of REV first on PYTHONPATH), each a fresh
+process with its own warm-up, in the order after-before, then before-after, ... (so a load that
+rises or falls during a run does not favour one revision). Prints one Markdown row per method and size: median ms per
 iteration of each revision over the rounds, and the ratio after / before.
 """
 
@@ -57,8 +58,8 @@ def main() -> int:
         for size in args.sizes:
             for method in methods:
                 ms = {name: [] for name in trees}
-                for _ in range(args.rounds):
-                    for name, tree in trees.items():
+                for r in range(args.rounds):  # after, before, then before, after, ...
+                    for name, tree in list(trees.items())[:: 1 if r % 2 == 0 else -1]:
                         ms[name].append(step_ms(tree, method, size, args))
                 before, after = (statistics.median(ms[k]) for k in ("before", "after"))
                 print(f"| {size} | {method} | {before:.1f} | {after:.1f} | {after / before:.3f} |",

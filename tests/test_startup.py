@@ -20,6 +20,7 @@ import json, sys
 from advmim.cli import build_parser
 build_parser()  # imports every command module
 import torch
+import advmim.train.loop  # the training loop (its logging too), as `advmim train` imports it
 from advmim.methods import Batch, get_method
 settings = json.loads(sys.argv[1])
 method = get_method("supervised_unet")(settings, torch.device("cpu"))

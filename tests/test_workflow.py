@@ -36,7 +36,7 @@ def test_table_lists_every_method_with_numbers(finished):
         assert len(numbers) == 4, line  # Dice + HD95 for labeled 1 and 2
     assert "paper mode" in table and "Iterations: 3 at 32 px" in table
     assert (results / "tables" / "phantom.csv").read_text().startswith("row,method")
-    for rule in ["phantom", "convert", "table"]:
+    for rule in ["raw_data", "convert", "table"]:
         assert list((results / "benchmarks").rglob(f"{rule}*.tsv")), rule
     # 3 methods x 2 ratios + the upper bound once (it does not depend on the labeled subset)
     assert len(list((results / "logs" / "train").rglob("*.log"))) == 7

@@ -32,8 +32,14 @@ def ema_update(teacher: nn.Module, student: nn.Module, decay: float, step: int) 
     Buffers (BatchNorm running statistics) are copied from the student. Returns alpha.
     """
     alpha = ema_alpha(step, decay)
-    for t, s in zip(teacher.parameters(), student.parameters(), strict=True):
-        t.mul_(alpha).add_(s.detach(), alpha=1.0 - alpha)
-    for t, s in zip(teacher.buffers(), student.buffers(), strict=True):
-        t.copy_(s)
+    # the per-tensor ops t.mul_(alpha).add_(s, alpha=1 - alpha) and t.copy_(s), in a few calls
+    teacher_params, student_params = list(teacher.parameters()), list(student.parameters())
+    if len(teacher_params) != len(student_params):
+        raise ValueError("teacher and student have different parameters")
+    torch._foreach_mul_(teacher_params, alpha)
+    torch._foreach_add_(teacher_params, [s.detach() for s in student_params], alpha=1.0 - alpha)
+    teacher_buffers, student_buffers = list(teacher.buffers()), list(student.buffers())
+    if len(teacher_buffers) != len(student_buffers):
+        raise ValueError("teacher and student have different buffers")
+    torch._foreach_copy_(teacher_buffers, student_buffers)
     return alpha
