@@ -293,6 +293,8 @@ def _split_problems(config: dict) -> list[str]:
     if held_out(config, split) == 0:
         problems.append(f"evaluation/split: {split!r} but dataset/split/{split} is 0: "
                         "no volumes to evaluate")
+    if config["evaluation"]["checkpoint"] == "best_val" and held_out(config, "val") == 0:
+        problems.append("evaluation/checkpoint: best_val but dataset/split/val is 0: no volumes to select on")
     return problems
 
 
@@ -337,6 +339,10 @@ def run_settings(config: dict, method: str, labeled: int, seed: int, variant: st
         "models": copy.deepcopy(config.get("models", {})),
         "method_params": params,
         **({"plugins": plugins} if plugins else {}),
+        **({"labeled_draw_seed": int(seed)} if config["labeled_draws"] == "per_seed" else {}),
+        # evaluation.checkpoint: best_val -> validation during training (advmim.train.validation)
+        **({"val_every": config["evaluation"]["val_every"]}
+           if config["evaluation"]["checkpoint"] == "best_val" else {}),
     }
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import os
 import signal
 import sys
@@ -16,7 +14,7 @@ import torch
 
 from advmim.blocks.schedule import poly_lr
 from advmim.blocks.seeding import derive_seed, seed_everything
-from advmim.data.splits import read_list
+from advmim.data.splits import read_list, slice_patient
 from advmim.errors import AdvmimError, Interrupted
 from advmim.io import write_json, write_text
 from advmim.methods import Batch, get_method, load_plugins
@@ -24,12 +22,15 @@ from advmim.train.checkpoint import load_checkpoint, save_checkpoint
 from advmim.train.data_identity import check_data_folder, data_identity
 from advmim.train.gpu import peak_memory_mb
 from advmim.train.memory_check import check_step_fits
+from advmim.train.monitor import LOG_FILE, TENSORBOARD_DIR, Logger, TensorBoard, TrainLog
 from advmim.train.precision import amp_dtype, autocast, grad_scaler
 from advmim.train.sampling import EpochSampler
+from advmim.train.validation import Validator
 
 # Settings that may differ between an interrupted run and its resumption.
 RESUME_FREE_KEYS = {"device", "threads", "checkpoint_every", "gpu_jobs_per_device"}
 MODEL_FILE = "model.pt"
+DRAW_FILE = "labeled_patients.list"  # the labeled patients of a per-seed draw (labeled_draws)
 LAST_CHECKPOINT = Path("ckpt") / "last.pt"
 # A hard link to the finished model.pt, kept when the run ends: if the workflow did not accept
 # model.pt (e.g. Snakemake interrupted just then and --rerun-incomplete deletes it), the rerun
@@ -136,44 +137,6 @@ def _restore_finished(settings: dict, run_dir: Path, identity: str, data_dir: Pa
     return model
 
 
-class Logger:
-    """Progress on the terminal (rich bar) or plain lines in a log file."""
-
-    def __init__(self, total: int, start: int, title: str, enabled: bool = True):
-        self.total, self.title, self.enabled = total, title, enabled
-        self.tty = enabled and sys.stderr.isatty()
-        self.t0 = time.perf_counter()
-        self.start = start
-        self._progress = None
-        if self.tty:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TimeRemainingColumn(), TextColumn("{task.fields[info]}"), transient=False,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task(title, total=total, completed=start, info="")
-
-    def update(self, iteration: int, losses: dict[str, float], lr: float) -> None:
-        info = f"loss {losses.get('loss', float('nan')):.4f} lr {lr:.2e}"
-        if self._progress is not None:
-            self._progress.update(self._task, completed=iteration + 1, info=info)
-        elif self.enabled and ((iteration + 1) % max(1, self.total // 20) == 0 or iteration + 1 == self.total):
-            rate = (iteration + 1 - self.start) / max(time.perf_counter() - self.t0, 1e-9)
-            print(f"[{self.title}] it {iteration + 1}/{self.total} {info} ({rate:.1f} it/s)", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-
 class StopRequest:
     """While active, SIGINT/SIGTERM only ask the loop to stop after the current iteration (a
     second signal stops at once), so the checkpoint written then is consistent."""
@@ -202,17 +165,6 @@ class StopRequest:
             signal.signal(sig, handler)
 
 
-def write_log_csv(path: Path, rows: list[dict]) -> None:
-    keys: list[str] = []
-    for row in rows:
-        keys.extend(k for k in row if k not in keys)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=keys)
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text(path, buf.getvalue())
-
-
 def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: torch.device | None = None,
           progress: bool = True, stop_after: int | None = None) -> Path:
     """Train one run; resume from ``run_dir/ckpt/last.pt`` when present. Returns the model path.
@@ -239,13 +191,16 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     labeled, unlabeled = training_sets(settings, data_dir)
+    if settings.get("labeled_draw_seed") is not None:  # labeled_draws: per_seed: record the draw
+        patients = dict.fromkeys(slice_patient(name) for name in labeled.names)
+        write_text(run_dir / DRAW_FILE, "".join(f"{p}\n" for p in patients))
     lab_sampler = EpochSampler(len(labeled), settings["batch_labeled"], seed, "labeled")
     unl_sampler = (
         EpochSampler(len(unlabeled), settings["batch_unlabeled"], seed, "unlabeled") if unlabeled else None
     )
 
     ckpt_path = run_dir / LAST_CHECKPOINT
-    start, rows = 0, []
+    start, rows, resumed = 0, [], {}
     if ckpt_path.exists():
         state = load_checkpoint(ckpt_path, map_location=device)
         if _comparable(state["settings"]) != _comparable(settings):
@@ -255,7 +210,7 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
             )
         check_same_data(state, identity, ckpt_path, Path(data_dir))
         method.load_state_dict(state["method"])
-        start, rows = state["iteration"], state["log"]
+        start, rows, resumed = state["iteration"], state["log"], state.get("validation")
         if progress:
             print(f"resuming from iteration {start} ({ckpt_path})", file=sys.stderr, flush=True)
     write_json(run_dir / "config.json", settings)
@@ -265,6 +220,9 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
     augmentation = settings["augmentation"]
     title = f"{settings['method']} L={settings['labeled']} seed={seed}"
     logger = Logger(total, start, title, enabled=progress)
+    log = TrainLog(run_dir / LOG_FILE, rows)
+    board = TensorBoard(run_dir / TENSORBOARD_DIR, start)
+    validator = Validator.create(settings, data_dir, run_dir, device, resumed)
     method.train_mode()
     t_start = time.perf_counter()
     with StopRequest() as stop:
@@ -283,27 +241,39 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
                     losses = method.train_step(Batch(xl, yl, xu), it)
                 _check_finite(losses, it, run_dir)
                 rows.append({"iteration": it + 1, "lr": lr, **losses})
+                log.append(rows[-1])
+                board.add("train", rows[-1], it + 1)
                 logger.update(it, losses, lr)
+                if validator is not None and validator.due(it + 1):
+                    scores = validator.validate(method, it + 1)
+                    board.add("val", {f"dice_{k}": v for k, v in scores.items()}, it + 1)
+                    logger.line(f"it {it + 1} val Dice " + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))
                 stopping = stop.signum is not None and it + 1 < total
                 if stopping or ((it + 1) % every == 0 and it + 1 < total):
                     save_checkpoint(ckpt_path, {"iteration": it + 1, "settings": settings, "data": identity,
-                                                "method": method.state_dict(), "log": rows})
-                    write_log_csv(run_dir / "train_log.csv", rows)
+                                                "method": method.state_dict(), "log": rows,
+                                                "validation": validator and validator.state()})
                 if stopping:
                     raise Interrupted(stop.signum, f"checkpoint of iteration {it + 1} written to "
                                       f"{ckpt_path}; run the same command again to resume")
         finally:
             logger.close()
+            log.close()
+            board.close()
+            if validator is not None:
+                validator.close()
         # a signal from here on is noted only: the finished model is written
-        write_log_csv(run_dir / "train_log.csv", rows)
         nets = {k: v.state_dict() for k, v in method.eval_networks().items()}
         info = {"device": str(device), "amp": str(dtype) if dtype else "off",
                 "train_seconds": round(time.perf_counter() - t_start, 3), "iterations_run": total - start,
                 "peak_memory_mb": round(peak_memory_mb(device), 1)}
         write_json(run_dir / "run_info.json", info)
         print(f"peak memory {info['peak_memory_mb']} MiB on {device}", file=sys.stderr, flush=True)
-        save_checkpoint(model_path, {"settings": settings, "data": identity, "nets": nets, "iterations": total,
-                                     "architectures": method.architectures(), **info})
+        final = {"settings": settings, "data": identity, "nets": nets, "iterations": total,
+                 "architectures": method.architectures(), **info}
+        if validator is not None:  # before model.pt: a finished run always has both
+            validator.save_best(final)
+        save_checkpoint(model_path, final)
         _link(model_path, run_dir / FINAL_CHECKPOINT)
         ckpt_path.unlink(missing_ok=True)
     return model_path

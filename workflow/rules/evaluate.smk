@@ -10,6 +10,7 @@ rule evaluate:
     params:
         mode=config["evaluation"]["mode"],
         split=config["evaluation"]["split"],
+        checkpoint=config["evaluation"]["checkpoint"],
     threads: 1
     conda:
         CONDA_ENV
@@ -19,4 +20,5 @@ rule evaluate:
         f"{R}/benchmarks/evaluate/{{dataset}}/{{run}}_L{{labeled}}_seed{{seed}}.tsv"
     shell:
         "advmim evaluate --model {input.model:q} --data {input.data:q} --out {output:q} "
-        "--mode {params.mode:q} --split {params.split:q} --threads {threads} > {log:q} 2>&1"
+        "--mode {params.mode:q} --split {params.split:q} --checkpoint {params.checkpoint:q} "
+        "--threads {threads} > {log:q} 2>&1"
