@@ -85,6 +85,15 @@ def test_a_terminal_gets_the_rich_bar_not_lines():
     with open(follower, "w") as tty, Progress("download x", 100, unit="B", stream=tty) as bar:
         for _ in range(10):
             bar.update(advance=10)
-    shown = os.read(leader, 65536).decode(errors="replace")
+    chunks = []
+    while True:  # a pty hands its output over in pieces: read until it is drained
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the other side is closed and everything was read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    shown = b"".join(chunks).decode(errors="replace")
     os.close(leader)
     assert "download x" in shown and "\x1b[" in shown and "ETA" not in shown  # no plain line

@@ -40,13 +40,6 @@ class Validator:
         self.best: dict[str, dict] = dict(state.get("best", {}))
         self.log = TrainLog(self.run_dir / VAL_LOG, self.rows)
 
-    @classmethod
-    def create(cls, settings: dict, data_dir, run_dir, device, state: dict | None = None):
-        """A validator when the settings ask for one (``val_every``), else None."""
-        if not settings.get("val_every"):
-            return None
-        return cls(settings, data_dir, run_dir, device, state)
-
     def due(self, iteration: int) -> bool:
         return iteration % self.every == 0 or iteration == self.total
 
