@@ -15,11 +15,6 @@ import yaml
 from advmim.errors import ConfigError
 
 SCHEMA_FILE = "config.schema.yaml"
-# Patients in the fixed training split of datasets with shipped splits.
-FIXED_TRAIN_PATIENTS = {"acdc": 70}
-# Cases of bring-your-own datasets and their default (val, test) hold-outs; Synapse's 12 test
-# cases are fixed and not among its 18 training cases.
-BYOD_CASES = {"synapse": 18, "promise12": 50}  # training cases of the bring-your-own datasets
 
 
 @functools.cache
@@ -37,8 +32,10 @@ def _resolve(node: dict, schema: dict) -> dict:
 
 def fill_defaults(config: dict, schema: dict | None = None) -> dict:
     """Set every missing key that has a schema ``default:`` (nested ``properties`` only, so the
-    partial overrides under ``method_training`` and ``ablations`` get none), in place."""
+    partial overrides under ``method_training`` and ``ablations`` get none), and the dataset's
+    classes from its plug-in, in place."""
     schema = schema or load_schema()
+    _fill_dataset_classes(config.get("dataset"))
 
     def walk(node: dict, value: dict) -> None:
         for key, sub in _resolve(node, schema).get("properties", {}).items():
@@ -50,6 +47,16 @@ def fill_defaults(config: dict, schema: dict | None = None) -> dict:
 
     walk(schema, config)
     return config
+
+
+def _fill_dataset_classes(ds: Any) -> None:
+    """``dataset.num_classes`` and ``class_names`` default to the dataset plug-in's."""
+    from advmim.data.registry import dataset_names, get_dataset
+
+    if isinstance(ds, dict) and isinstance(ds.get("name"), str) and ds["name"] in dataset_names():
+        plugin = get_dataset(ds["name"])
+        ds.setdefault("num_classes", plugin.num_classes)
+        ds.setdefault("class_names", list(plugin.class_names))
 
 
 def schema_default(*keys: str) -> Any:
@@ -141,25 +148,9 @@ def validate_config(config: Any, source: str = "config") -> dict:
 
 def training_patients(config: dict) -> int | None:
     """Number of training patients the dataset's split provides (None when unknown)."""
-    ds = config["dataset"]
-    if ds["name"] == "phantom":
-        return ds["phantom"]["patients"] - _split_size(ds, "val") - _split_size(ds, "test")
-    if ds["name"] in BYOD_CASES:
-        cases = BYOD_CASES[ds["name"]]
-        if ds["name"] == "synapse":
-            return cases - _split_size(ds, "val")
-        return cases - _split_size(ds, "val") - _split_size(ds, "test")
-    return FIXED_TRAIN_PATIENTS.get(ds["name"])
-
-
-def _split_size(ds: dict, split: str) -> int | None:
-    """``dataset.split.<split>`` or the dataset's default (generated splits), else None."""
     from advmim.data.registry import get_dataset
 
-    if ds["name"] != "phantom" and ds["name"] not in BYOD_CASES:
-        return None
-    given = ds.get("split", {}).get(split)
-    return get_dataset(ds["name"]).default_split.get(split, 0) if given is None else given
+    return get_dataset(config["dataset"]["name"]).training_cases(config["dataset"])
 
 
 def check_data_source(config: dict) -> None:
@@ -208,13 +199,12 @@ def _check_spacing(config: dict, plugin) -> None:
 
 def held_out(config: dict, split: str) -> int | None:
     """Patients in the ``val`` or ``test`` split of a config (None when the data decides)."""
-    ds = config["dataset"]
+    from advmim.data.registry import get_dataset
+
     if "+" in split:  # val+test
         sizes = [held_out(config, part) for part in split.split("+")]
         return None if None in sizes else sum(sizes)
-    if ds.get("preprocessed_dir") or (ds["name"] == "synapse" and split == "test"):
-        return None  # the folder's lists / Synapse's 12 fixed test cases decide
-    return _split_size(ds, split)
+    return get_dataset(config["dataset"]["name"]).held_out(config["dataset"], split)
 
 
 def _parameter_problems(config: dict, names: set[str]) -> list[str]:
@@ -248,6 +238,23 @@ def _parameter_problems(config: dict, names: set[str]) -> list[str]:
     return problems
 
 
+def _comparison_problems(config: dict, names: list[str]) -> list[str]:
+    """Unknown methods or networks in ``report.comparisons`` (checked again, in full, by the table)."""
+    from advmim.methods import method_card
+
+    problems = []
+    for i, comparison in enumerate(config.get("report", {}).get("comparisons", [])):
+        for side in ("row", "vs"):
+            method, _, network = comparison[side].partition(":")
+            if method == "group":
+                continue
+            if method not in names:
+                problems.append(f"report/comparisons/{i}/{side}: unknown method {method!r}")
+            elif network and network not in method_card(method).reported:
+                problems.append(f"report/comparisons/{i}/{side}: {method} reports no network {network!r}")
+    return problems
+
+
 def _semantic_problems(config: dict) -> list[str]:
     from advmim.data.registry import dataset_names
     from advmim.methods import method_names
@@ -256,7 +263,7 @@ def _semantic_problems(config: dict) -> list[str]:
     ds = config["dataset"]
     if ds["name"] not in dataset_names():
         problems.append(f"dataset/name: unknown dataset {ds['name']!r}; valid: {', '.join(dataset_names())}")
-    if len(ds["class_names"]) != ds["num_classes"] - 1:
+    if "class_names" in ds and len(ds["class_names"]) != ds["num_classes"] - 1:
         problems.append(
             f"dataset/class_names: {len(ds['class_names'])} names for {ds['num_classes'] - 1} "
             "foreground classes (num_classes counts the background)"
@@ -266,7 +273,25 @@ def _semantic_problems(config: dict) -> list[str]:
     for name in used:
         if name not in names:
             problems.append(f"methods: unknown method {name!r}; valid: {', '.join(names)}")
-    n_train = training_patients(config)
+    if ds["name"] in dataset_names():
+        problems += _split_problems(config)
+    for key in ("method_params", "method_training"):
+        for name in config.get(key, {}):
+            if name not in names:
+                problems.append(f"{key}: unknown method {name!r}; valid: {', '.join(names)}")
+    problems += _parameter_problems(config, set(names))
+    problems += _comparison_problems(config, names)
+    return problems
+
+
+def _split_problems(config: dict) -> list[str]:
+    """The dataset's split against ``labeled`` (its training cases, its valid labeled sizes)
+    and ``evaluation.split``."""
+    from advmim.data.registry import get_dataset
+
+    problems, ds = [], config["dataset"]
+    plugin = get_dataset(ds["name"])
+    n_train = plugin.training_cases(ds)
     if n_train is not None:
         if n_train < 1:
             problems.append(f"dataset/split: no training patients left ({n_train})")
@@ -275,11 +300,11 @@ def _semantic_problems(config: dict) -> list[str]:
                 problems.append(
                     f"labeled: {n} labeled patients but the training split has only {n_train}"
                 )
-    for key in ("method_params", "method_training"):
-        for name in config.get(key, {}):
-            if name not in names:
-                problems.append(f"{key}: unknown method {name!r}; valid: {', '.join(names)}")
-    problems += _parameter_problems(config, set(names))
+    choices = plugin.labeled_choices(ds)
+    invalid = [n for n in config["labeled"] if choices is not None and n not in choices]
+    if invalid:
+        problems.append(f"labeled: {', '.join(map(str, invalid))}: {ds['name']} has labeled lists "
+                        f"for {', '.join(map(str, choices))} only; valid: {', '.join(map(str, choices))}")
     split = config["evaluation"]["split"]
     if held_out(config, split) == 0:
         problems.append(f"evaluation/split: {split!r} but dataset/split/{split} is 0: "
@@ -365,7 +390,7 @@ def mim_pretrainings(config: dict) -> dict[str, dict]:
     for job in train_jobs(config):
         settings = run_settings(config, job.method, job.labeled, job.seed, job.variant)
         swin = settings["models"].get("swin_unet", {})
-        if swin.get("pretrained") == MIM and "S" in method_card(job.method).reported:
+        if swin.get("pretrained") == MIM and "swin_unet" in method_card(job.method).architectures:
             pretraining = pretrain_settings(config, settings)
             out[pretrain_key(pretraining)] = pretraining
     return out

@@ -1,4 +1,5 @@
-"""Evaluate a finished run on a split: per-volume, per-class Dice and HD95 (one JSON per run)."""
+"""Evaluate a finished run on a split: per-volume, per-class Dice, Jaccard, HD95 and ASD (one JSON
+per run)."""
 
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ class Predictor:
 
     def predict_file(self, in_path: str | Path, out_path: str | Path) -> Path:
         """Segment one NIfTI file into ``out_path`` (.nii or .nii.gz)."""
-        from advmim.data.acdc import read_nifti
+        from advmim.data.nifti import read_nifti
 
         in_path, out_path = Path(in_path), Path(out_path)
         self.check_outputs([(in_path, out_path)])

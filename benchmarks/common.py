@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from advmim.config import load_config, run_settings
+from advmim.data.registry import get_dataset
 from advmim.methods import Batch, get_method
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,12 +76,11 @@ def make_default_data(work: Path, advmim) -> Path:
     data = work / "data"
     if (data / "dataset.json").is_file():
         return data
-    ph, split = config["dataset"]["phantom"], config["dataset"]["split"]
-    advmim("phantom", "--out", str(work / "raw"), "--patients", str(ph["patients"]),
-           "--seed", str(ph["seed"]), "--size", str(ph["size"]), "--zoom", *map(str, ph["zoom"]))
-    advmim("convert", "phantom", "--raw", str(work / "raw" / "database"), "--out", str(data),
-           "--val", str(split["val"]), "--test", str(split["test"]), "--seed", str(split["seed"]),
-           "--labeled", *map(str, config["labeled"]))
+    ds = config["dataset"]
+    plugin = get_dataset(ds["name"])  # the workflow's own raw-data and convert arguments
+    advmim(*plugin.raw_command(ds), "--out", str(work / "raw"))
+    advmim("convert", plugin.name, "--raw", str(work / "raw" / "database"), "--out", str(data),
+           *plugin.convert_arguments(ds, config["labeled"]))
     return data
 
 

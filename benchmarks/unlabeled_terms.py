@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from common import DEFAULT_CONFIG, advmim_cli, emit, make_default_data, mean_sd, train_and_evaluate  # noqa: E402
 
-# The parameter that weights each method's unlabeled loss (advmim.methods.catalog); AdvMIM's
+# The parameter that weights each method's unlabeled loss (its card, `CARDS` in its module); AdvMIM's
 # terms are switched off one by one in the ablation table instead.
 UNLABELED_WEIGHT = {
     "mean_teacher": "consistency", "uamt": "consistency", "entropy_min": "consistency",

@@ -1,6 +1,8 @@
 """Shared fixtures: a tiny phantom in ACDC's raw layout and its SSL4MIS conversion (session-wide).
 
-Treat both as read-only; copy them (``shutil.copytree``) before changing anything.
+Treat both as read-only; copy them (``shutil.copytree``) before changing anything. Every session
+also checks that nothing wrote into the shared data folder ``../shared`` (file list, sizes and
+modification times unchanged at its end).
 """
 
 from __future__ import annotations
@@ -9,8 +11,22 @@ from pathlib import Path
 
 import pytest
 
+from tests.shared_data import SHARED, changed_paths, tree_state
+
 TINY_PHANTOM = {"seed": 0, "patients": 6, "size": (48, 48), "slices": (3, 5)}
 TINY_SPLIT = {"val": 1, "test": 1, "seed": 0, "labeled": [1, 2]}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_folder_unchanged():
+    """Fail the session if any test wrote into ``../shared`` (the read-only real-data copy)."""
+    if not SHARED.is_dir():
+        yield
+        return
+    before = tree_state(SHARED)
+    yield
+    changed = changed_paths(before, tree_state(SHARED))
+    assert not changed, f"the test suite changed {SHARED.resolve()}: {', '.join(changed[:10])}"
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ def write_metrics(folder: Path, method: str, labeled: int, seed: int, networks: 
     nets = {}
     for key, dice in networks.items():
         per_volume = [{"case": f"patient{i:03d}_frame01", "dice": dict.fromkeys(CLASSES, d),
-                       "hd95": dict.fromkeys(CLASSES, 10 * (1 - d))} for i, d in enumerate(dice)]
+                       "hd95": dict.fromkeys(CLASSES, 10 * (1 - d)),
+                       "status": dict.fromkeys(CLASSES, "ok")} for i, d in enumerate(dice)]
         mean = sum(dice) / len(dice)
         nets[key] = {"per_volume": per_volume,
                      "mean": {"dice": {**dict.fromkeys(CLASSES, mean), "mean": mean},

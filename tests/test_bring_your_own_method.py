@@ -45,7 +45,8 @@ def test_bring_your_own_method_through_snakemake(tmp_path):
     table = (workdir / "results" / "tables" / "phantom.md").read_text()
     row = next(ln for ln in table.splitlines() if ln.startswith("| Self-training (conf. 0.9) |"))
     cells = row.split("|")[2:-1]
-    assert len(cells) == 2 and all(re.search(r"\d+\.\d+", c) for c in cells)  # Dice, HD95
+    assert len(cells) == 3 and all(re.search(r"\d+\.\d+", c) for c in cells[:2])  # Dice, HD95
+    assert re.fullmatch(r" \d+ ", cells[2])  # missed structures
     log = next((workdir / "results" / "runs").rglob("self_training/L1/seed1337/train_log.csv"))
     assert "cons" in log.read_text().splitlines()[0]
 
@@ -86,3 +87,14 @@ def test_installed_entry_point_registers_without_config(tmp_path):
                          env={"PYTHONPATH": f"{site}:{ROOT}", "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "Self-training (conf. 0.9)"
+
+
+def test_a_method_module_without_its_card_is_refused(tmp_path):
+    """One registration path: built-in or not, the card is ``CARDS`` at the top of the module."""
+    path = tmp_path / "no_card.py"
+    path.write_text(example_code().replace("CARDS = (", "OTHER_CARDS = (").replace(
+        '"self_training"', '"no_card_method"'))
+    config = tiny_config(tmp_path / "results", methods=("supervised_unet",))
+    config["plugins"] = [str(path)]
+    with pytest.raises(ConfigError, match=r"no_card_method.*has no card for it \(CARDS = "):
+        validate_config(config)

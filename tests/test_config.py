@@ -8,6 +8,7 @@ import yaml
 
 from advmim.config import load_config, run_settings, validate_config
 from advmim.errors import ConfigError
+from tests.workflow_utils import shipped_config
 
 DEFAULT = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
 
@@ -19,7 +20,7 @@ def config():
 
 def test_shipped_configs_are_valid():
     for path in sorted(DEFAULT.parent.glob("*.yaml")):
-        load_config(path)
+        shipped_config(path.name)  # merged over config/config.yaml, as the workflow reads it
 
 
 def test_unknown_method_lists_valid_names(config):
@@ -58,6 +59,7 @@ def test_bad_yaml_names_the_file(tmp_path):
 
 
 def test_run_settings_merge_method_params(config):
+    config["method_params"] = {"advmim": {"mask_block": 16}}
     settings = run_settings(config, "advmim", 2, 7)
     assert settings["method"] == "advmim" and settings["labeled"] == 2 and settings["seed"] == 7
     assert settings["method_params"]["mask_block"] == config["method_params"]["advmim"]["mask_block"]
@@ -66,7 +68,7 @@ def test_run_settings_merge_method_params(config):
 
 def test_run_settings_rejects_unknown_param(config):
     config = copy.deepcopy(config)
-    config["method_params"]["advmim"]["mask_shape"] = "round"
+    config["method_params"] = {"advmim": {"mask_shape": "round"}}
     with pytest.raises(ConfigError, match="unknown parameter.*mask_shape"):
         run_settings(config, "advmim", 2, 0)
 
@@ -102,7 +104,7 @@ def test_method_training_is_validated(config):
 
 
 def test_shipped_paper_protocol_sets_published_values():
-    config = load_config(DEFAULT.parent / "acdc.yaml")
+    config = shipped_config("acdc.yaml")
     assert run_settings(config, "uamt", 3, 1337)["lr"] == 0.01  # SSL4MIS scripts
     assert run_settings(config, "ctct", 3, 1337)["lr"] == 0.01
     advmim = run_settings(config, "advmim", 3, 1337)  # authors' train.py

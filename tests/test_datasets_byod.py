@@ -109,7 +109,7 @@ def test_prepare_rejects_a_changed_slice_order(ssl4mis_acdc, tmp_path):
     names = read_list(src / "train_slices.list")
     (src / "train_slices.list").write_text("".join(f"{n}\n" for n in names[1:]))
     with pytest.raises(InputError, match="have 67 slices; SSL4MIS's acdc has 68") as info:
-        prepare_ssl4mis(src)  # ACDC classes by default
+        prepare_ssl4mis(src, plugin=get_dataset("acdc"))
     assert info.value.path == src / "train_slices.list"
     assert not (src / "labeled").exists() and not (src / "dataset.json").exists()
 

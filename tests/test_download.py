@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from advmim.cli import main
-from advmim.data.download import download, extract_zip, fetch_acdc
+from advmim.data.acdc_download import extract_zip, fetch_acdc
+from advmim.download import download
 from advmim.errors import AdvmimError, ConfigError, InputError
 from tests.http_server import FakeServer, closed_port_url
 

@@ -31,7 +31,8 @@ NOTHING = "Nothing to be done"
 def _metrics(method, labeled, seed, dice, hd95, network="C", variant=None):
     return {"dataset": "phantom", "method": method, "variant": variant, "labeled": labeled,
             "seed": seed, "mode": "paper", "iterations": 10, "classes": ["RV"],
-            "networks": {network: {"per_volume": [],
+            "networks": {network: {"per_volume": [{"case": "patient001_frame01", "dice": {"RV": dice},
+                                                   "hd95": {"RV": hd95}}],
                                    "mean": {"dice": {"RV": dice, "mean": dice},
                                             "hd95": {"RV": hd95, "mean": hd95}}}}}
 

@@ -4,7 +4,6 @@ that restore the earlier readings keep working. One test per reviewed defect (do
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -211,10 +210,11 @@ def test_advmim_augmentation_always_rotates():
 
 
 def test_shipped_configs_give_advmim_its_authors_training(tiny_settings):
-    from advmim.config import load_config, run_settings
+    from advmim.config import run_settings
+    from tests.workflow_utils import shipped_config
 
     for name in ("config.yaml", "acdc.yaml"):
-        config = load_config(Path(__file__).resolve().parents[1] / "config" / name)
+        config = shipped_config(name)
         advmim = run_settings(config, "advmim", config["labeled"][0], 0)
         assert advmim["augmentation"] == "rotate" and advmim["grad_clip"] == 5.0
         cps = run_settings(config, "cps", config["labeled"][0], 0)

@@ -1,4 +1,7 @@
-"""Metrics: equality with medpy (paper) and MONAI (strict), empty-mask rules, aggregation, CLI."""
+"""Metrics: equality with medpy (paper) and MONAI (strict), empty-mask rules, aggregation, CLI.
+
+Dice, Jaccard, HD95 and ASD; medpy's ``jc`` / ``asd`` (paper) and MONAI's symmetric average
+surface distance (strict)."""
 
 from __future__ import annotations
 
@@ -15,9 +18,11 @@ from medpy.metric import binary
 from advmim.cli import main
 from advmim.metrics import (
     aggregate,
+    asd,
     dice,
     evaluate_volume,
     hd95,
+    jaccard,
     surface_distances,
     volume_diagonal,
 )
@@ -54,7 +59,9 @@ def _cases(seed, n, ndims=(2, 3)):
 @pytest.mark.parametrize("p,g", _cases(0, 120))
 def test_paper_mode_equals_medpy(p, g):
     assert dice(p, g) == binary.dc(p, g)
+    assert jaccard(p, g) == binary.jc(p, g)
     assert hd95(p, g) == binary.hd95(p, g)
+    assert asd(p, g) == binary.asd(p, g)
 
 
 def test_paper_mode_elongated_volumes():
@@ -62,6 +69,7 @@ def test_paper_mode_elongated_volumes():
     for shape in [(3, 40, 5), (1, 30, 30), (25, 2, 2), (4, 4, 4, 4)]:
         p, g = rng.random(shape) < 0.3, rng.random(shape) < 0.2
         assert hd95(p, g) == binary.hd95(p, g)
+        assert asd(p, g) == binary.asd(p, g) and asd(g, p) == binary.asd(g, p)
 
 
 def test_strict_mode_equals_monai():
@@ -83,6 +91,36 @@ def test_strict_mode_equals_monai():
         assert hd95(p, g, spacing=sp, mode="strict") == pytest.approx(ref, rel=1e-5, abs=1e-5)
 
 
+def test_strict_asd_equals_monai_symmetric():
+    torch = pytest.importorskip("torch")
+    from monai.metrics import compute_average_surface_distance
+
+    rng = np.random.default_rng(6)
+    for p, g in _cases(7, 40):
+        sp = tuple(float(s) for s in rng.uniform(0.4, 10.0, size=p.ndim))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = compute_average_surface_distance(
+                torch.from_numpy(p)[None, None],
+                torch.from_numpy(g)[None, None],
+                include_background=True,
+                symmetric=True,
+                spacing=sp,
+            ).item()
+        assert asd(p, g, spacing=sp, mode="strict") == pytest.approx(ref, rel=1e-5, abs=1e-5)
+
+
+def test_paper_asd_is_directed_strict_is_symmetric():
+    g = np.zeros((20, 20), bool)
+    g[5:15, 5:15] = True
+    p = g.copy()
+    p[0, 0] = True  # one outlier: far from g, only on the prediction side
+    d_pg, d_gp = surface_distances(p, g)
+    assert asd(p, g) == d_pg.mean() > asd(g, p) == d_gp.mean() == 0.0
+    both = np.concatenate((d_pg, d_gp)).mean()
+    assert asd(p, g, spacing=1.0, mode="strict") == asd(g, p, spacing=1.0, mode="strict") == both
+
+
 def test_strict_is_max_of_directed_and_differs_from_paper():
     g = np.zeros((20, 20), bool)
     g[5:15, 5:15] = True
@@ -99,12 +137,15 @@ def test_empty_prediction_rules():
     g[1:3, 2:5, 2:5] = True
     p = np.zeros_like(g)
     assert dice(p, g) == 0.0 and hd95(p, g) == 0.0  # paper: SSL4MIS rule
+    assert jaccard(p, g) == 0.0 and asd(p, g) == 0.0
     value = hd95(p, g, spacing=(10.0, 1.5, 1.5), mode="strict")
     assert value == pytest.approx(math.sqrt(40**2 + 15**2 + 18**2))
     assert value == volume_diagonal(g.shape, (10.0, 1.5, 1.5)) and not math.isnan(value)
-    with pytest.raises(ValueError, match="empty ground truth"):
-        hd95(g, p, spacing=1.0, mode="strict")
-    assert hd95(g, p) == 0.0
+    assert asd(p, g, spacing=(10.0, 1.5, 1.5), mode="strict") == value  # same penalty
+    for metric in (hd95, asd):
+        with pytest.raises(ValueError, match="empty ground truth"):
+            metric(g, p, spacing=1.0, mode="strict")
+    assert hd95(g, p) == 0.0 and asd(g, p) == 0.0 and jaccard(p, p) == 0.0
 
 
 def test_mode_and_spacing_errors():
@@ -138,9 +179,16 @@ def test_evaluate_volume_matches_medpy_per_class():
     res = evaluate_volume(pred, gt, CLASSES, "paper")
     for i, c in enumerate(CLASSES, start=1):
         assert res["dice"][c] == binary.dc(pred == i, gt == i)
+        assert res["jaccard"][c] == binary.jc(pred == i, gt == i)
         assert res["hd95"][c] == binary.hd95(pred == i, gt == i)
+        assert res["asd"][c] == binary.asd(pred == i, gt == i)
         assert res["status"][c] == "ok"
     assert res["mode"] == "paper"
+    sp = (5.0, 1.2, 0.8)
+    strict = evaluate_volume(pred, gt, CLASSES, "strict", spacing=sp)
+    for i, c in enumerate(CLASSES, start=1):
+        assert strict["asd"][c] == asd(pred == i, gt == i, spacing=sp, mode="strict")
+        assert strict["jaccard"][c] == res["jaccard"][c]
 
 
 def test_evaluate_volume_empty_classes_both_modes():
@@ -150,13 +198,14 @@ def test_evaluate_volume_empty_classes_both_modes():
     pred[1, 6:8, 6:8] = 2  # Myo predicted, absent from gt; LV absent from both
     paper = evaluate_volume(pred, gt, CLASSES, "paper")
     assert paper["status"] == {"RV": "missed", "Myo": "empty_gt", "LV": "both_empty"}
-    assert paper["dice"] == {"RV": 0.0, "Myo": 1.0, "LV": 0.0}
-    assert paper["hd95"] == {"RV": 0.0, "Myo": 0.0, "LV": 0.0}
+    assert paper["dice"] == paper["jaccard"] == {"RV": 0.0, "Myo": 1.0, "LV": 0.0}
+    assert paper["hd95"] == paper["asd"] == {"RV": 0.0, "Myo": 0.0, "LV": 0.0}
     sp = (8.0, 1.25, 1.25)
     strict = evaluate_volume(pred, gt, CLASSES, "strict", spacing=sp)
-    assert strict["dice"] == {"RV": 0.0, "Myo": None, "LV": None}
-    assert strict["hd95"]["RV"] == volume_diagonal(gt.shape, sp)
+    assert strict["dice"] == strict["jaccard"] == {"RV": 0.0, "Myo": None, "LV": None}
+    assert strict["hd95"]["RV"] == strict["asd"]["RV"] == volume_diagonal(gt.shape, sp)
     assert strict["hd95"]["Myo"] is None and strict["hd95"]["LV"] is None
+    assert strict["asd"]["Myo"] is None and strict["asd"]["LV"] is None
     with pytest.raises(ValueError, match="outside 0..3"):
         evaluate_volume(pred + 2, gt, CLASSES, "paper")
 
@@ -186,6 +235,20 @@ def test_aggregate_hand_example():
         aggregate(vols, classes, "paper")
     with pytest.raises(ValueError, match="no volumes"):
         aggregate([], classes, "paper")
+
+
+def test_aggregate_jaccard_asd_optional():
+    """Metrics files written before Jaccard/ASD existed still aggregate (Dice/HD95 only)."""
+    rng = np.random.default_rng(8)
+    vols = [evaluate_volume(*_label_volume(rng), CLASSES, "paper") for _ in range(3)]
+    agg = aggregate(vols, CLASSES, "paper")
+    for metric in ("jaccard", "asd"):
+        assert agg[metric]["LV"] == pytest.approx(np.mean([v[metric]["LV"] for v in vols]))
+    old = [{k: v[k] for k in ("mode", "dice", "hd95", "status")} for v in vols]
+    old_agg = aggregate(old, CLASSES, "paper")
+    assert "jaccard" not in old_agg and "asd" not in old_agg
+    assert old_agg["dice"] == agg["dice"] and old_agg["hd95"] == agg["hd95"]
+    assert "asd" not in aggregate([vols[0], old[1]], CLASSES, "paper")
 
 
 def _write_nii(path, zyx, spacing_zyx):

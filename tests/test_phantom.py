@@ -10,7 +10,8 @@ import pytest
 import SimpleITK as sitk
 
 from advmim.cli import main
-from advmim.data.acdc import frame_paths, parse_info, read_nifti
+from advmim.data.acdc import frame_paths, parse_info
+from advmim.data.nifti import read_nifti
 from advmim.data.phantom import generate_patient, write_phantom
 from advmim.errors import ConfigError
 

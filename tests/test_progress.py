@@ -8,7 +8,7 @@ import re
 import pytest
 
 from advmim.cli import main
-from advmim.data.download import download
+from advmim.download import download
 from tests.http_server import FakeServer
 from tests.test_download import acdc_zip_bytes, sha
 

@@ -36,7 +36,7 @@ def test_table_lists_every_method_with_numbers(finished):
         assert len(numbers) == 4, line  # Dice + HD95 for labeled 1 and 2
     assert "paper mode" in table and "Iterations: 3 at 32 px" in table
     assert (results / "tables" / "phantom.csv").read_text().startswith("row,method")
-    for rule in ["phantom", "convert", "table"]:
+    for rule in ["raw_data", "convert", "table"]:
         assert list((results / "benchmarks").rglob(f"{rule}*.tsv")), rule
     # 3 methods x 2 ratios + the upper bound once (it does not depend on the labeled subset)
     assert len(list((results / "logs" / "train").rglob("*.log"))) == 7
@@ -79,7 +79,8 @@ def test_report_renders_in_chromium(finished, chromium, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     html = report.read_text(errors="replace")
     for name in ("phantom.csv", "phantom.tex", "phantom_stats.csv", "dice_vs_labeled.png",
-                 "qualitative.png", "curves_advmim.png", "Wilcoxon"):
+                 "qualitative.png", "curves_advmim.png", "Wilcoxon", "What this workflow did",
+                 "Settings (the merged configuration this report was made with)"):  # landing page
         assert name in html, name
     png = tmp_path / "report.png"
     screenshot(chromium, report.as_uri(), png, tmp_path / "profile")

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from advmim.methods import get_method
+from tests.workflow_utils import shipped_config
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -56,10 +57,10 @@ def plan(workdir: Path, configfile: str, *targets: str, **dataset) -> tuple[int,
 
 
 def test_acdc_paper_protocol_dag(workdir):
-    config = yaml.safe_load((ROOT / "config" / "acdc.yaml").read_text())
+    config = shipped_config("acdc.yaml")
     rc, jobs, log = plan(workdir, "config/acdc.yaml")
     assert rc == 0, log
-    assert {"download", "convert", "train", "evaluate", "table"} <= set(jobs)
+    assert {"raw_data", "convert", "train", "evaluate", "table"} <= set(jobs)
     res = workdir / "res"
     # upper bounds (all labels) do not depend on the labeled subset: trained once, at L3
     expected = {
@@ -69,7 +70,7 @@ def test_acdc_paper_protocol_dag(workdir):
     }
     assert {r["output"] for r in jobs["train"]} == expected
     assert len(jobs["evaluate"]) == len(expected)
-    assert "advmim download acdc --url 'https://humanheart-project" in jobs["download"][0]["shell"]
+    assert "advmim download acdc --url https://humanheart-project" in jobs["raw_data"][0]["shell"]
     assert f"--raw {res}/raw/acdc/database --out" in jobs["convert"][0]["shell"]
     settings = next(r["shell"] for r in jobs["train"] if "/advmim/L3/" in r["output"])
     for fragment in ('"img_size": 224', '"iterations": 30000', '"embed_dim": 96', '"mask_block": 32',
@@ -81,7 +82,7 @@ def test_acdc_paper_protocol_dag(workdir):
     assert fetch["output"] == weights and "advmim download-weights swin-t --out" in fetch["shell"]
     assert f'"pretrained": "{weights}"' in settings
     waits = {r["output"].split("/")[-4] for r in jobs["train"] if weights in r.get("input", [])}
-    assert waits == {m for m in config["methods"] if "S" in get_method(m).reported}
+    assert waits == {m for m in config["methods"] if "swin_unet" in get_method(m).networks.values()}
     assert {"ctct", "advmim"} <= waits and "supervised_unet" not in waits
     # the published settings per method (config/acdc.yaml method_training)
     settings = next(r["shell"] for r in jobs["train"] if "/uamt/L3/" in r["output"])
@@ -115,31 +116,28 @@ def test_acdc_from_an_ssl4mis_folder_prepares_instead_of_converting(workdir, tmp
     (tmp_path / "ACDC" / "data").mkdir(parents=True)
     rc, jobs, log = plan(workdir, "config/acdc.yaml", preprocessed_dir=str(tmp_path / "ACDC"))
     assert rc == 0, log
-    assert "download" not in jobs and "convert" not in jobs and len(jobs["train"]) == 23
+    assert "raw_data" not in jobs and "convert" not in jobs and len(jobs["train"]) == 23
     (prepare,) = jobs["prepare_ssl4mis"]
     assert f"prepare-ssl4mis {tmp_path / 'ACDC'} --out" in prepare["shell"]
     assert "--labeled 3 7" in prepare["shell"]
 
 
 def test_acdc_cpu_config_is_complete_and_plans_the_table_from_the_public_copy(workdir, tmp_path):
-    from advmim.config import validate_config
-
-    config = yaml.safe_load((ROOT / "config" / "acdc_cpu.yaml").read_text())
-    validate_config(config, source="config/acdc_cpu.yaml")  # complete without config/config.yaml
+    config = shipped_config("acdc_cpu.yaml")  # merged over config/config.yaml, valid
     (tmp_path / "ACDC" / "data").mkdir(parents=True)
     rc, jobs, log = plan(workdir, "config/acdc_cpu.yaml", preprocessed_dir=str(tmp_path / "ACDC"))
     assert rc == 0, log
-    assert "download" not in jobs and "convert" not in jobs and "download_weights" not in jobs
+    assert "raw_data" not in jobs and "convert" not in jobs and "download_weights" not in jobs
     assert len(jobs["prepare_ssl4mis"]) == 1 and len(jobs["train"]) == 2 * len(config["methods"]) - 1
     settings = next(r["shell"] for r in jobs["train"] if "/advmim/L7/" in r["output"])
-    assert '"img_size": 64' in settings and '"pretrained": null' in settings
+    assert '"img_size": 64' in settings and '"pretrained": "' not in settings  # from scratch
     assert all("--split test" in r["shell"] for r in jobs["evaluate"])
 
 
 def test_synapse_reads_raw_dir_with_fixed_test_cases(workdir, tmp_path):
     rc, jobs, log = plan(workdir, "config/synapse.yaml", raw_dir=str(tmp_path))
     assert rc == 0, log
-    assert "download" not in jobs and len(jobs["train"]) == 23
+    assert "raw_data" not in jobs and len(jobs["train"]) == 23
     (convert,) = jobs["convert"]
     assert f"advmim convert synapse --raw {tmp_path} --out" in convert["shell"]
     # config/config.yaml's split.test is merged in but must not reach synapse (fixed test cases)
@@ -147,14 +145,15 @@ def test_synapse_reads_raw_dir_with_fixed_test_cases(workdir, tmp_path):
 
 
 def test_missing_raw_dir_says_where_to_get_the_data(tmp_path):
-    from advmim.config import check_data_source, load_config
+    from advmim.config import check_data_source
     from advmim.errors import ConfigError
+    from tests.workflow_utils import shipped_config
 
-    config = load_config(ROOT / "config" / "synapse.yaml")
+    config = shipped_config("synapse.yaml")
     config["dataset"]["raw_dir"] = str(tmp_path / "nowhere")
     with pytest.raises(ConfigError, match=r"nowhere.*https://www\.synapse\.org/#!Synapse:syn3193805"):
         check_data_source(config)
-    config = load_config(ROOT / "config" / "promise12.yaml")
+    config = shipped_config("promise12.yaml")
     del config["dataset"]["raw_dir"]
     with pytest.raises(ConfigError, match="promise12 cannot be downloaded.*promise12.grand-challenge"):
         check_data_source(config)

@@ -13,6 +13,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 
 
+def shipped_config(name: str) -> dict:
+    """config/<name> as the workflow reads it: merged over config/config.yaml (as Snakemake
+    merges a --configfile), validated, defaults filled."""
+    from advmim.config import read_yaml, validate_config
+    from advmim.plan import merge_configs
+
+    path = ROOT / "config" / name
+    base = read_yaml(ROOT / "config" / "config.yaml")
+    return validate_config(merge_configs(base, read_yaml(path) or {}), source=str(path))
+
+
 def tiny_config(results_dir: Path, methods=("supervised_unet", "ctct", "advmim", "full_unet"),
                 iterations: int = 3) -> dict:
     """The embedded default shrunk to seconds: 6 patients, 32 px, a few iterations."""

@@ -1,8 +1,9 @@
-"""Download and unpack a public dataset into RAW/database/training/patientXXX/...
+"""Download and unpack a public dataset into RAW/database/... (the dataset plug-in's fetcher).
 
 ACDC is fetched from the CREATIS humanheart-project server (resumable, SHA-256 checked) or taken
 from a zip downloaded by hand (--zip). The data is for non-commercial research use (CC BY-NC-SA
-4.0); cite Bernard et al., IEEE TMI 37(11), 2018. Synapse (BTCV) needs an account: bring your own.
+4.0); cite Bernard et al., IEEE TMI 37(11), 2018. Datasets that need an account say where to get
+them (bring your own: dataset.raw_dir).
 """
 
 from __future__ import annotations
@@ -13,23 +14,16 @@ from pathlib import Path
 from advmim.errors import ConfigError
 
 NAME = "download"
-HELP = "download and unpack a dataset (acdc) into RAW/database/training"
-
-DATASETS = ("acdc", "synapse")
-_SYNAPSE_MESSAGE = (
-    "synapse cannot be downloaded automatically: it needs a Synapse account. Register at "
-    "https://www.synapse.org/#!Synapse:syn3193805 (Multi-Atlas Labeling Beyond the Cranial "
-    "Vault), get the TransUNet-preprocessed form (train_npz/caseXXXX_sliceYYY.npz, "
-    "test_vol_h5/caseXXXX.npy.h5) and point the config at that folder"
-)
+HELP = "download and unpack a public dataset into RAW/database"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from advmim.data.download import ACDC_URL
+    from advmim.data.registry import dataset_names, get_dataset
 
-    parser.add_argument("dataset", choices=DATASETS, metavar="acdc",
-                        help="dataset to fetch: acdc, the one public dataset (synapse and "
-                        "promise12 need an account: bring your own, docs/datasets.md)")
+    public = [n for n in dataset_names() if get_dataset(n).download_url]
+    parser.add_argument("dataset", choices=dataset_names(), metavar="|".join(public),
+                        help=f"dataset to fetch (public: {', '.join(public)}; the others "
+                        "need an account: bring your own, docs/datasets.md)")
     parser.add_argument(
         "--out",
         required=True,
@@ -38,11 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="raw data folder; receives DIR/database/training/patientXXX/",
     )
     source = parser.add_mutually_exclusive_group()
-    source.add_argument(
-        "--url",
-        default=ACDC_URL,
-        help="download URL (default: the CREATIS humanheart-project folder)",
-    )
+    source.add_argument("--url", help="download URL (default: the dataset's official source)")
     source.add_argument(
         "--zip",
         type=Path,
@@ -61,14 +51,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from advmim.data.download import ACDC_ZIP_NAME, fetch_acdc
+    from advmim.data.registry import get_dataset
 
-    if args.dataset == "synapse":
-        raise ConfigError(_SYNAPSE_MESSAGE)
+    plugin = get_dataset(args.dataset)
+    if not plugin.download_url:
+        raise ConfigError(f"{args.dataset} cannot be downloaded automatically. {plugin.data_hint}")
     try:
-        database = fetch_acdc(
+        database = plugin.download(
             args.out,
-            url=args.url,
+            url=args.url or plugin.download_url,
             sha256=args.sha256,
             zip_path=args.zip,
             progress=not args.no_progress,
@@ -76,9 +67,9 @@ def run(args: argparse.Namespace) -> int:
             timeout=args.timeout,
         )
     except KeyboardInterrupt as exc:
-        part = args.out / f"{ACDC_ZIP_NAME}.part"
+        part = plugin.partial_download(args.out)
         if args.zip is None and part.is_file():
             exc.detail = f"run the command again to resume from {part} ({part.stat().st_size} bytes kept)"
         raise
-    print(f"ACDC ready in {database / 'training'}")
+    print(f"{args.dataset} ready in {database / 'training'}")
     return 0

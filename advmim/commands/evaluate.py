@@ -1,11 +1,12 @@
-"""Evaluate a trained run on the test (or validation) volumes: per-class Dice and HD95 as JSON."""
+"""Evaluate a trained run on the test (or validation) volumes: per-class Dice, Jaccard, HD95 and ASD
+as JSON."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 NAME = "evaluate"
-HELP = "evaluate a trained run on 3D volumes (Dice, HD95) and write a metrics JSON"
+HELP = "evaluate a trained run on 3D volumes (Dice, Jaccard, HD95, ASD) and write a metrics JSON"
 
 
 def add_arguments(parser):

@@ -14,12 +14,13 @@ def add_arguments(parser):
                         help="plug-in modules or .py files to load first (as plugins: in a config)")
 
 
-NETWORK_NAMES = {"C": "U-Net", "S": "Swin-UNet"}  # network keys of the methods' nets
+NETWORK_NAMES = {"unet": "U-Net", "swin_unet": "Swin-UNet"}  # architectures (method cards)
 
 
 def _networks(card) -> str:
     """The reported networks by name, each with its table suffix: "Swin-UNet (S), U-Net (C)"."""
-    return ", ".join(NETWORK_NAMES.get(key, key) + (f" ({suffix})" if suffix else "")
+    arch = card.networks
+    return ", ".join(NETWORK_NAMES.get(arch[key], arch[key]) + (f" ({suffix})" if suffix else "")
                      for key, suffix in card.reported.items())
 
 

@@ -1,8 +1,8 @@
-"""Per-class Dice and HD95 of one predicted label volume against its ground truth.
+"""Per-class Dice, Jaccard, HD95 and ASD of one predicted label volume against its ground truth.
 
 PRED and GT are NIfTI (.nii, .nii.gz; read as (z, y, x) with spacing from the header zooms) or
 SSL4MIS-form .h5 files (dataset "label", attribute "spacing" in (z, y, x) mm). ``paper`` mode
-reports HD95 in voxels with the SSL4MIS/AdvMIM empty-mask rules; ``strict`` mode reports mm
+reports HD95 and ASD in voxels with the SSL4MIS/AdvMIM empty-mask rules; ``strict`` mode reports mm
 with the ground truth's spacing (required) and excludes classes absent from the ground truth.
 """
 
@@ -19,7 +19,7 @@ from advmim.errors import InputError
 from advmim.metrics import MODES
 
 NAME = "metrics"
-HELP = "Dice/HD95 per class of a predicted label volume against its ground truth (JSON)."
+HELP = "Dice/Jaccard/HD95/ASD per class of a predicted label volume against its ground truth (JSON)."
 DEFAULT_CLASSES = ["RV", "Myo", "LV"]
 
 
@@ -105,7 +105,7 @@ def run(args) -> int:
         )
     if args.mode == "strict" and not all(np.isfinite(s) and s > 0 for s in spacing):
         raise InputError(args.gt, f"strict mode needs a positive voxel spacing, got {spacing}")
-    from advmim.metrics import aggregate, evaluate_volume  # scipy: only when this command runs
+    from advmim.metrics import METRICS, aggregate, evaluate_volume  # scipy: only when this runs
 
     used = spacing if args.mode == "strict" else None
     result = evaluate_volume(pred, gt, classes, args.mode, spacing=used)
@@ -115,7 +115,7 @@ def run(args) -> int:
         "mode": args.mode,
         "classes": classes,
         "spacing": list(used) if used else None,
-        **{k: result[k] for k in ("dice", "hd95", "status")},
+        **{k: result[k] for k in (*METRICS, "status")},
         "mean": aggregate([result], classes, args.mode),
     }
     json.dump(out, sys.stdout, indent=2)

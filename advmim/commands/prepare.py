@@ -18,6 +18,8 @@ HELP = "validate an existing SSL4MIS folder and add labeled lists + dataset.json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from advmim.data.registry import ssl4mis_dataset
+
     parser.add_argument("src", type=Path, metavar="DIR", help="SSL4MIS folder (data/, *.list)")
     parser.add_argument(
         "--out", type=Path, metavar="DIR", help="write here (data/ linked) instead of into DIR"
@@ -26,13 +28,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--overwrite", action="store_true",
         help="replace OUT whole even if it holds files this command did not write",
     )
-    parser.add_argument("--dataset", default="acdc", help="dataset plug-in (classes; default acdc)")
+    parser.add_argument("--dataset", default=ssl4mis_dataset(),
+                        help=f"dataset plug-in (classes, labeled checks; default {ssl4mis_dataset()})")
     parser.add_argument(
         "--labeled",
         type=int,
         nargs="+",
-        default=[3, 7, 14],
-        help="labeled subset sizes in patients (default 3 7 14)",
+        help="labeled subset sizes in patients (default: the dataset's, ACDC 3 7 14)",
     )
 
 
@@ -41,17 +43,16 @@ def run(args: argparse.Namespace) -> int:
     from advmim.data.ssl4mis import prepare_ssl4mis
     from advmim.io import check_outputs, staged_dir
 
-    classes = get_dataset(args.dataset).class_names
-
+    plugin = get_dataset(args.dataset)
+    labeled = args.labeled or plugin.default_labeled
+    options = {"plugin": plugin, "labeled": labeled}
     if args.out is None or args.out.resolve() == args.src.resolve():
         check_outputs(folders=[args.src])  # in place: the lists are added to DIR
-        out = prepare_ssl4mis(args.src, None, dataset=args.dataset, class_names=classes,
-                              labeled=args.labeled)
+        out = prepare_ssl4mis(args.src, None, **options)
     else:
         check_outputs(folders=[args.out], inputs=[args.src], whole=True)
         with staged_dir(args.out, NAME, overwrite=args.overwrite) as stage:
-            prepare_ssl4mis(args.src, stage, dataset=args.dataset, class_names=classes,
-                            labeled=args.labeled)
+            prepare_ssl4mis(args.src, stage, **options)
         out = args.out
-    print(f"{args.src} checked; train on {out} (labeled subsets {' '.join(map(str, args.labeled))})")
+    print(f"{args.src} checked; train on {out} (labeled subsets {' '.join(map(str, labeled))})")
     return 0

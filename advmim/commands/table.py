@@ -1,4 +1,4 @@
-"""Build the results table (Markdown + CSV) from per-run metrics JSON files.
+"""Build the results table (Markdown, CSV, LaTeX, HTML) from per-run metrics JSON files.
 
 The workflow passes its merged configuration with --config-json (not listed below); --config is
 the old spelling of --configfile.
@@ -10,7 +10,8 @@ import argparse
 from pathlib import Path
 
 NAME = "table"
-HELP = "build the results table (Markdown, CSV, LaTeX) with significance tests from metrics JSONs"
+HELP = "build the results table (Markdown, CSV, LaTeX, HTML) with the pre-registered tests from metrics JSONs"
+SUFFIXES = (".md", ".csv", ".tex", ".html")
 
 
 def add_arguments(parser):
@@ -22,11 +23,12 @@ def add_arguments(parser):
     parser.add_argument("--out", required=True, type=Path,
                         help="table .md (.csv, .tex and .html are written beside it)")
     parser.add_argument("--kind", choices=["main", "ablation"], default="main",
-                        help="main: the methods of the config; ablation: its ablations: variants")
+                        help="main: the methods of the config, with the pre-registered tests; "
+                             "ablation: its ablation variants")
     parser.add_argument("--references", type=Path, default=None,
                         help="reported numbers (CSV: dataset,method,labeled,metric,value,source)")
     parser.add_argument("--stats-out", type=Path, default=None,
-                        help="CSV of the Wilcoxon tests vs the best baseline (main table only)")
+                        help="CSV of every pre-registered comparison (CI, raw and Holm p; main table only)")
     parser.add_argument("--quiet", action="store_true", help="do not print the table")
 
 
@@ -34,38 +36,48 @@ def run(args) -> int:
     import json
 
     from advmim.config import load_config, validate_config
-    from advmim.io import check_outputs, write_text
-    from advmim.report.collect import collect
+    from advmim.io import check_outputs
+    from advmim.report.collect import broadcast_all_labels, run_frame, volume_frame, volume_means
     from advmim.report.references import load_references
-    from advmim.report.stats import collect_volumes, compare_with_best_baseline
-    from advmim.report.table import write_tables
+    from advmim.report.table import render_tables, write_all
+    from advmim.report.validate import load_metrics
 
-    outputs = [args.out.with_suffix(s) for s in (".md", ".csv", ".tex", ".html")]
+    outputs = [args.out.with_suffix(s) for s in SUFFIXES]
     check_outputs(files=[args.out, *outputs, args.stats_out],
                   inputs=[args.configfile, *args.metrics, args.references])
     if args.configfile is not None:
         config = load_config(args.configfile)
     else:
         config = validate_config(json.loads(args.config_json), source="--config-json")
-    df = collect(args.metrics)
+    expect = {"dataset": config["dataset"]["name"], "mode": config["evaluation"]["mode"],
+              "split": config["evaluation"]["split"], "classes": list(config["dataset"]["class_names"])}
+    volumes = broadcast_all_labels(volume_frame(load_metrics(args.metrics, expect)))
+    runs = run_frame(volumes)
     name = config["dataset"]["name"]
     refs = load_references(args.references) if args.references else None
+    tests, note = None, ""
     if args.kind == "ablation":
         ablations = config.get("ablations", {})
         order = list(dict.fromkeys(v["method"] for v in ablations.values()))
         labels = {k: v.get("label", k) for k, v in ablations.items()}
         title = f"Ablations — {name}"
-        _, flat, note = write_tables(df, config, args.out, order, title, labels=labels, refs=refs)
     else:
-        tests = compare_with_best_baseline(collect_volumes(args.metrics), df)
-        if args.stats_out is not None:
-            write_text(args.stats_out, tests.to_csv(index=False))
-        title = f"Results — {name}"
-        _, flat, note = write_tables(df, config, args.out, list(config["methods"]), title,
-                                     tests=tests, refs=refs)
-    from advmim.report.terminal import print_table, table_html
+        from advmim.report.model import ordered_rows
+        from advmim.report.stats import compare, summarise, tests_footnote
 
-    write_text(args.out.with_suffix(".html"), table_html(flat, title, note))
+        order, labels = list(config["methods"]), None
+        rows = [r for r in ordered_rows(summarise(runs), order) if r[1] is None]
+        tests, notes = compare(volume_means(volumes), config, rows)
+        note = tests_footnote(tests, notes, config)
+        title = f"Results — {name}"
+    table, texts = render_tables(runs, config, order, title, labels=labels, tests=tests,
+                                 tests_note=note, refs=refs)
+    files = {args.out.with_suffix(s): texts[s] for s in SUFFIXES}
+    if args.stats_out is not None and tests is not None:
+        files[args.stats_out] = tests.to_csv(index=False)
+    write_all(files)
     if not args.quiet:
-        print_table(flat, title, note)
+        from advmim.report.terminal import print_table
+
+        print_table(table)
     return 0

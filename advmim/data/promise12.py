@@ -76,7 +76,13 @@ class Promise12(DatasetPlugin):
     class_names = ("prostate",)
     description = "PROMISE12 prostate MRI, seeded split (bring your own data)"
     default_split = {"val": 5, "test": 10}
+    split_options = ("val", "test", "seed")
+    default_labeled = (3, 7)
     data_hint = DATA_HINT
+    TRAINING_CASES = 50  # the challenge's training cases (its test cases have no labels)
+
+    def training_cases(self, ds: dict) -> int:
+        return self.TRAINING_CASES - self.split_size(ds, "val") - self.split_size(ds, "test")
 
     def split(
         self,
@@ -92,7 +98,7 @@ class Promise12(DatasetPlugin):
         test = self.default_split["test"] if test is None else test
         n_train = len(cases) - val - test
         if labeled is None:
-            labeled = [k for k in (3, 7) if k <= n_train] or [1]
+            labeled = [k for k in self.default_labeled if k <= n_train] or [1]
         return random_split(cases, val, test, seed, labeled)
 
     def _convert_case(self, case: str, data_dir: Path, images: dict[str, Path]) -> dict:

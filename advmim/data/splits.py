@@ -76,15 +76,19 @@ def shipped_split(dataset: str) -> Split:
     folder = SHIPPED_SPLITS / dataset
     if not folder.is_dir():
         raise ConfigError(f"no shipped split for dataset {dataset!r}")
-    labeled = {}
-    for path in folder.glob("labeled_*.list"):
-        labeled[int(path.stem.removeprefix("labeled_"))] = tuple(read_list(path))
+    labeled = {n: tuple(read_list(folder / f"labeled_{n}.list")) for n in shipped_labeled_sizes(dataset)}
     return Split(
         train=tuple(read_list(folder / "train.list")),
         val=tuple(read_list(folder / "val.list")),
         test=tuple(read_list(folder / "test.list")),
-        labeled=dict(sorted(labeled.items())),
+        labeled=labeled,
     )
+
+
+def shipped_labeled_sizes(dataset: str) -> tuple[int, ...]:
+    """The labeled subset sizes a shipped split has lists for (``labeled_<N>.list``)."""
+    paths = (SHIPPED_SPLITS / dataset).glob("labeled_*.list")
+    return tuple(sorted(int(p.stem.removeprefix("labeled_")) for p in paths))
 
 
 def random_split(

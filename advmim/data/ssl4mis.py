@@ -24,8 +24,6 @@ from advmim.errors import InputError
 from advmim.io import write_bytes, write_json
 from advmim.progress import Progress
 
-# Slices of the first N labeled patients in SSL4MIS's ACDC train_slices.list (protocol.md).
-EXPECTED_LABELED_SLICES = {"acdc": {3: 68, 7: 136, 14: 256}}
 REQUIRED_LISTS = ("train_slices.list", "val.list", "test.list")
 
 
@@ -204,8 +202,10 @@ def _check_files(
     return paths
 
 
-def labeled_prefix(train_slices: Sequence[str], n: int, list_path: Path, dataset: str) -> list[str]:
-    """The slices of the first ``n`` patients of ``train_slices`` (an SSL4MIS labeled subset)."""
+def labeled_prefix(train_slices: Sequence[str], n: int, list_path: Path, plugin) -> list[str]:
+    """The slices of the first ``n`` patients of ``train_slices`` (an SSL4MIS labeled subset),
+    checked against the dataset ``plugin``'s SSL4MIS slice counts and shipped lists."""
+    dataset = plugin.name
     order = list(dict.fromkeys(slice_patient(s) for s in train_slices))
     if n > len(order):
         raise InputError(list_path, f"{n} labeled patients asked but only {len(order)} are listed")
@@ -213,7 +213,7 @@ def labeled_prefix(train_slices: Sequence[str], n: int, list_path: Path, dataset
     k = next((i for i, s in enumerate(train_slices) if slice_patient(s) not in chosen), len(train_slices))
     if any(slice_patient(s) in chosen for s in train_slices[k:]):
         raise InputError(list_path, f"slices of the first {n} patients are not contiguous at the top")
-    expected = EXPECTED_LABELED_SLICES.get(dataset, {}).get(n)
+    expected = plugin.expected_labeled_slices.get(n)
     if expected is not None and k != expected:
         raise InputError(
             list_path,
@@ -280,20 +280,22 @@ def prepare_ssl4mis(
     src: str | Path,
     out: str | Path | None = None,
     *,
-    dataset: str = "acdc",
-    class_names: Sequence[str] = ("RV", "Myo", "LV"),
-    labeled: Sequence[int] = (3, 7, 14),
+    plugin,
+    labeled: Sequence[int] | None = None,
 ) -> Path:
     """Validate an SSL4MIS folder and add ``labeled/<N>.list`` and ``dataset.json``.
 
-    With ``out`` (a different folder) the original is left entirely untouched: ``out/data`` links
-    to ``src/data`` and the lists are written beside it. Returns the folder to train on.
+    ``plugin``: the dataset plug-in whose classes and labeled checks apply; ``labeled``: the
+    subset sizes (default: the plug-in's). With ``out`` (a different folder) the original is
+    left entirely untouched: ``out/data`` links to ``src/data`` and the lists are written beside
+    it. Returns the folder to train on.
     """
-    num_classes = len(class_names) + 1
+    dataset, class_names, num_classes = plugin.name, plugin.class_names, plugin.num_classes
+    labeled = plugin.default_labeled if labeled is None else labeled
     src = Path(src)
     out = src if out is None else Path(out)
     lists = validate_folder(src, num_classes)
-    subsets = {n: labeled_prefix(lists["train_slices"], n, src / "train_slices.list", dataset) for n in labeled}
+    subsets = {n: labeled_prefix(lists["train_slices"], n, src / "train_slices.list", plugin) for n in labeled}
     out.mkdir(parents=True, exist_ok=True)
     (out / "dataset.json").unlink(missing_ok=True)
     if out.resolve() != src.resolve():

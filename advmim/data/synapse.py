@@ -101,7 +101,16 @@ class Synapse(DatasetPlugin):
     description = "Synapse multi-organ CT, TransUNet form (bring your own data)"
     stores_spacing = False  # the TransUNet form has no voxel spacing
     default_split = {"val": 0}  # the 12 test cases are fixed
+    split_options = ("val", "seed")
+    default_labeled = (1, 2, 4)
     data_hint = DATA_HINT
+    TRAINING_CASES = 18  # TransUNet's training cases (the other 12 are the fixed test cases)
+
+    def training_cases(self, ds: dict) -> int:
+        return self.TRAINING_CASES - self.split_size(ds, "val")
+
+    def split_size(self, ds: dict, split: str) -> int:
+        return len(TEST_CASES) if split == "test" else super().split_size(ds, split)
 
     def normalize_intensity(self, image: np.ndarray) -> np.ndarray:
         """HU -> clip to [-125, 275] -> [0, 1] (the TransUNet form); for raw CT in predict."""
@@ -121,7 +130,7 @@ class Synapse(DatasetPlugin):
             raise ConfigError(f"synapse: cannot hold out {val} of {len(cases)} training cases")
         order = [cases[i] for i in np.random.default_rng(seed).permutation(len(cases))]
         train = tuple(order[val:])
-        labeled = [k for k in (1, 2, 4) if k <= len(train)] if labeled is None else labeled
+        labeled = [k for k in self.default_labeled if k <= len(train)] if labeled is None else labeled
         bad = [n for n in labeled if not 1 <= n <= len(train)]
         if bad:
             raise ConfigError(f"synapse: labeled {bad} must be between 1 and {len(train)} cases")

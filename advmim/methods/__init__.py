@@ -1,6 +1,6 @@
 """Method registry: one module per method in this package, each registering a Method subclass;
-what each method is (names, group, networks, parameters) is in :mod:`advmim.methods.catalog`,
-read without importing torch.
+what each method is (names, group, networks, parameters) is its card, written at the top of its
+module (``CARDS``, :mod:`advmim.methods.catalog`) and read for built-ins without importing torch.
 
 Methods defined outside the package register the same way: a module named in the
 configuration's ``plugins:`` (an importable module name or a ``.py`` file path, loaded by
@@ -18,11 +18,12 @@ import hashlib
 import importlib
 import importlib.util
 import sys
+from dataclasses import replace
 from importlib.metadata import entry_points
 from pathlib import Path
 
 from advmim.errors import ConfigError
-from advmim.methods.catalog import BUILTIN, MethodCard
+from advmim.methods.catalog import MethodCard, builtin_cards
 
 __all__ = ["Batch", "Method", "MethodCard", "get_method", "load_plugins", "method_card",
            "method_names", "register"]
@@ -45,23 +46,28 @@ def __getattr__(name: str):
 def register(name: str):
     """Class decorator adding a Method subclass to the registry under ``name``.
 
-    A built-in method (a card in :mod:`advmim.methods.catalog`) gets its card's values as class
-    attributes; a method defined elsewhere declares them itself and its card is read from them.
+    One path for built-in and plug-in methods: the class's module defines the card named
+    ``name`` in its ``CARDS``, and the class gets the card's values as class attributes.
     """
 
     def wrap(cls: type) -> type:
         if _CLASSES.get(name, cls) is not cls:
             raise ValueError(f"method {name!r} registered twice")
-        card = BUILTIN.get(name)
-        if card is not None and cls.__module__ == card.module:
-            for attribute in MethodCard.ATTRIBUTES:
-                setattr(cls, attribute, getattr(card, attribute))
-        elif card is not None:
+        builtin = builtin_cards().get(name)
+        if builtin is not None and cls.__module__ != builtin.module:
             raise ValueError(f"method {name!r} is a built-in method; choose another name")
-        else:
-            _CARDS[name] = MethodCard.of_class(name, cls)
+        cards = {c.name: c for c in getattr(sys.modules[cls.__module__], "CARDS", ())}
+        if name not in cards:
+            raise ValueError(f"method {name!r}: its module {cls.__module__} has no card for it "
+                             f"(CARDS = (MethodCard({name!r}, ...),) at its top; "
+                             "docs/adding-a-method.md)")
+        card = replace(cards[name], module=cls.__module__)
+        for attribute in MethodCard.ATTRIBUTES:
+            setattr(cls, attribute, getattr(card, attribute))
         cls.name = name
         _CLASSES[name] = cls
+        if builtin is None:
+            _CARDS[name] = card
         return cls
 
     return wrap
@@ -121,14 +127,14 @@ def load_plugins(specs) -> None:
 def method_names() -> list[str]:
     """All known method names (built-in, plug-ins loaded, entry points), sorted."""
     _load_entry_points()
-    return sorted({*BUILTIN, *_CARDS})
+    return sorted({*builtin_cards(), *_CARDS})
 
 
 def method_card(name: str) -> MethodCard:
     """The card of method ``name`` (torch-free for built-ins); a ConfigError lists the valid
     names otherwise."""
-    if name in BUILTIN:
-        return BUILTIN[name]
+    if name in builtin_cards():
+        return builtin_cards()[name]
     _load_entry_points()
     try:
         return _CARDS[name]

@@ -16,7 +16,38 @@ from advmim.blocks.losses import ce_loss, dice_loss, lsgan_loss, pseudo_labels, 
 from advmim.blocks.seeding import derive_seed, torch_generator
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
+from advmim.methods.catalog import INF, SWIN_AND_CNN, MethodCard
 from advmim.models.masking import scaled_block
+
+CARDS = (
+    MethodCard("advmim", "AdvMIM", group="ours", **SWIN_AND_CNN,
+        default_params={
+            "mask_ratio": 0.7,
+            "mask_block": 32,            # pixels at the paper's 224-px input (scaled to img_size)
+            "masked_labeled": True,      # masked-domain loss on labeled images
+            "masked_unlabeled": True,    # masked-domain loss on unlabeled images (pseudo-labels)
+            "confidence_weights": True,  # weight masked unlabeled CE by pseudo-label confidence
+            "adversarial": True,         # discriminators align masked to original predictions
+            "mask_cnn": True,            # apply the masked branch to the CNN too
+            "cross_weight": 0.1,
+            "adv_weight": 0.001,
+            "disc_weight": 0.1,
+        },
+        param_rules={"mask_ratio": (0.0, 1.0), "mask_block": (1, 224), "cross_weight": (0.0, INF),
+                     "adv_weight": (0.0, INF), "disc_weight": (0.0, INF)},
+        param_help={
+            "mask_ratio": "fraction of mask blocks masked (exact count per image)",
+            "mask_block": "mask block side in pixels at the paper's 224-px input (scaled to img_size)",
+            "masked_labeled": "masked-domain CE (+ Dice for the CNN) on labeled images",
+            "masked_unlabeled": "masked-domain CE on the other network's pseudo-labels",
+            "confidence_weights": "weight that CE by the pseudo-labels' confidence",
+            "adversarial": "discriminators align masked to original predictions",
+            "mask_cnn": "masked branch, its losses and discriminator for the CNN too",
+            "cross_weight": "weight of the cross-teaching Dice (constant)",
+            "adv_weight": "weight of each network's adversarial term",
+            "disc_weight": "factor of the discriminators' loss",
+        }),
+)
 
 
 @register("advmim")

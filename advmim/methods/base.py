@@ -29,8 +29,8 @@ class Method:
     implement :meth:`train_step`, calling :meth:`update` for each optimisation step.
     """
 
-    # Metadata: built-in methods get these from their card (advmim.methods.catalog) when they
-    # register; a method defined outside the package sets them here.
+    # Metadata: every method gets these from its card (``CARDS`` at the top of its module,
+    # advmim.methods.catalog.MethodCard) when it registers.
     name: ClassVar[str] = ""
     display_name: ClassVar[str] = ""
     group: ClassVar[str] = "semi"  # lower | semi | ours | upper (table grouping)
@@ -41,6 +41,7 @@ class Method:
     param_help: ClassVar[dict[str, str]] = {}  # one line per parameter (`advmim methods NAME`)
     # Networks evaluated and reported: key in self.nets -> table suffix ("" = no suffix).
     reported: ClassVar[dict[str, str]] = {"C": ""}
+    networks: ClassVar[dict[str, str]] = {"C": "unet"}  # architecture of each reported network
     uses_unlabeled: ClassVar[bool] = True
     all_labels: ClassVar[bool] = False  # train on every training slice's label (upper bound)
 

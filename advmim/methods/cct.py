@@ -13,11 +13,31 @@ import torch
 from advmim.blocks.losses import softmax_mse
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
+from advmim.methods.catalog import (
+    CONSISTENCY_DEFAULTS,
+    CONSISTENCY_HELP,
+    CONSISTENCY_RULES,
+    MethodCard,
+)
 from advmim.methods.parts import (
     ramped_weight,
     supervised_loss,
 )
 from advmim.models.heads import AuxDecoders
+
+CARDS = (
+    MethodCard("cct", "CCT",
+        default_params={**CONSISTENCY_DEFAULTS, "perturbations": ["noise", "dropout", "drop"],
+                        "dropout_p": 0.3,       # SSL4MIS CCT: F.dropout(p=0.3), element-wise
+                        "detach_main": False},  # SSL4MIS: main decoder gets the consistency grad
+        param_rules={**CONSISTENCY_RULES, "dropout_p": (0.0, 1.0)},
+        param_help={**CONSISTENCY_HELP,
+                    "perturbations": "one auxiliary decoder per perturbation: noise, dropout, "
+                                     "drop (feature drop)",
+                    "dropout_p": "p of the element-wise dropout perturbation",
+                    "detach_main": "stop the consistency gradient at the main decoder (CCT "
+                                   "paper; SSL4MIS does not)"}),
+)
 
 
 @register("cct")

@@ -13,12 +13,29 @@ import torch
 from advmim.blocks.losses import ce_loss, pseudo_labels
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
-from advmim.methods.catalog import CPS_INITS
+from advmim.methods.catalog import (
+    CONSISTENCY_DEFAULTS,
+    CONSISTENCY_HELP,
+    CONSISTENCY_RULES,
+    CPS_INITS,
+    MethodCard,
+)
 from advmim.methods.parts import (
     ramped_weight,
     supervised_loss,
 )
 from advmim.models.heads import init_weights
+
+CARDS = (
+    MethodCard("cps", "CPS",
+        default_params={**CONSISTENCY_DEFAULTS, "cross_on_labeled": False, "init": "default"},
+        param_rules={**CONSISTENCY_RULES, "init": CPS_INITS},
+        param_help={**CONSISTENCY_HELP,
+                    "cross_on_labeled": "pseudo-supervision on labeled images too (CPS paper; "
+                                        "SSL4MIS: unlabeled only)",
+                    "init": "default: PyTorch init (SSL4MIS); kaiming_xavier: the "
+                            "re-initialisation SSL4MIS removed"}),
+)
 
 
 @register("cps")

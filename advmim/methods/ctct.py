@@ -5,7 +5,19 @@ from __future__ import annotations
 from advmim.blocks.losses import ce_loss, dice_loss, pseudo_labels
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
+from advmim.methods.catalog import INF, SWIN_AND_CNN, MethodCard
 from advmim.methods.parts import ramped_weight
+
+CARDS = (
+    MethodCard("ctct", "CTCT", **SWIN_AND_CNN,
+        default_params={"cross_weight": 0.1, "rampup_fraction": 1.0, "sup_scale": 0.5},
+        param_rules={"cross_weight": (0.0, INF), "rampup_fraction": (0.0, INF),
+                   "sup_scale": (0.0, INF)},
+        param_help={"cross_weight": "weight of the cross-teaching Dice once ramped up",
+                  "rampup_fraction": "fraction of the run over which that weight ramps up "
+                                     "(SSL4MIS sigmoid)",
+                  "sup_scale": "factor of each network's supervised CE + Dice"}),
+)
 
 
 @register("ctct")

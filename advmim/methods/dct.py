@@ -13,7 +13,18 @@ import torch
 
 from advmim.methods import register
 from advmim.methods.base import Batch
+from advmim.methods.catalog import (
+    CONSISTENCY_DEFAULTS,
+    CONSISTENCY_HELP,
+    CONSISTENCY_RULES,
+    MethodCard,
+)
 from advmim.methods.parts import ConsistencyMethod
+
+CARDS = (
+    MethodCard("dct", "Deep Co-Training", default_params={**CONSISTENCY_DEFAULTS},
+        param_rules=CONSISTENCY_RULES, param_help=CONSISTENCY_HELP),
+)
 
 
 def rotation_consistency(rotated_probs: torch.Tensor, probs: torch.Tensor, k: int) -> torch.Tensor:

@@ -15,7 +15,21 @@ import torch
 from advmim.blocks.losses import entropy_map
 from advmim.methods import register
 from advmim.methods.base import Batch
+from advmim.methods.catalog import (
+    CONSISTENCY_DEFAULTS,
+    CONSISTENCY_HELP,
+    CONSISTENCY_RULES,
+    MethodCard,
+)
 from advmim.methods.parts import ConsistencyMethod
+
+CARDS = (
+    MethodCard("entropy_min", "Entropy Minimisation",
+        default_params={**CONSISTENCY_DEFAULTS, "on_labeled": True},
+        param_rules=CONSISTENCY_RULES,
+        param_help={**CONSISTENCY_HELP,
+                  "on_labeled": "entropy over the whole batch (SSL4MIS); false: unlabeled only"}),
+)
 
 
 @register("entropy_min")

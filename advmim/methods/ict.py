@@ -13,7 +13,15 @@ from advmim.blocks.seeding import derive_seed
 from advmim.errors import ConfigError
 from advmim.methods import register
 from advmim.methods.base import Batch
+from advmim.methods.catalog import INF, TEACHER_DEFAULTS, TEACHER_HELP, TEACHER_RULES, MethodCard
 from advmim.methods.parts import TeacherMethod
+
+CARDS = (
+    MethodCard("ict", "ICT",
+        default_params={**TEACHER_DEFAULTS, "ict_alpha": 0.2},
+        param_rules={**TEACHER_RULES, "ict_alpha": (1e-6, INF)},
+        param_help={**TEACHER_HELP, "ict_alpha": "mixup factors ~ Beta(alpha, alpha)"}),
+)
 
 
 def mix(a: torch.Tensor, b: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:

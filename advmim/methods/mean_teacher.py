@@ -13,7 +13,17 @@ from advmim.blocks.consistency import input_noise
 from advmim.blocks.losses import softmax_mse
 from advmim.methods import register
 from advmim.methods.base import Batch
+from advmim.methods.catalog import TEACHER_DEFAULTS, TEACHER_HELP, TEACHER_RULES, MethodCard
 from advmim.methods.parts import TeacherMethod
+
+CARDS = (
+    MethodCard("mean_teacher", "Mean Teacher",
+        # SSL4MIS: consistency_loss = 0 while iter_num < 1000 (of 30000)
+        default_params={**TEACHER_DEFAULTS, "consistency_off_fraction": 1000 / 30000},
+        param_rules={**TEACHER_RULES, "consistency_off_fraction": (0.0, 1.0)},
+        param_help={**TEACHER_HELP, "consistency_off_fraction":
+                  "consistency off for this first fraction of the run (SSL4MIS: 1000 of 30000)"}),
+)
 
 
 @register("mean_teacher")

@@ -5,19 +5,29 @@ from __future__ import annotations
 from advmim.blocks.losses import ce_loss, dice_loss
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
+from advmim.methods.catalog import SUPERVISED_ONLY, MethodCard
 
-ARCH_KEY = {"unet": "C", "swin_unet": "S"}
+CARDS = (
+    MethodCard("supervised_unet", "U-Net (labeled only)", group="lower", **SUPERVISED_ONLY),
+    MethodCard("supervised_swin", "Swin-UNet (labeled only)", group="lower",
+        reported={"S": ""}, networks={"S": "swin_unet"}, **SUPERVISED_ONLY),
+    MethodCard("full_unet", "U-Net (all labels)", group="upper", all_labels=True,
+        **SUPERVISED_ONLY),
+    MethodCard("full_swin", "Swin-UNet (all labels)", group="upper", all_labels=True,
+        reported={"S": ""}, networks={"S": "swin_unet"}, **SUPERVISED_ONLY),
+)
 
 
 class _Supervised(Method):
-    arch: str = "unet"
+    """The one network its card names (key and architecture)."""
 
     @property
     def key(self) -> str:
-        return ARCH_KEY[self.arch]
+        (key,) = self.networks
+        return key
 
     def build_networks(self):
-        return {self.key: self.model(self.arch)}
+        return {self.key: self.model(self.networks[self.key])}
 
     def train_step(self, batch: Batch, iteration: int) -> dict[str, float]:
         logits = self.nets[self.key](batch.xl)
@@ -36,8 +46,6 @@ class SupervisedUNet(_Supervised):
 class SupervisedSwin(_Supervised):
     """A Swin-UNet on the labeled slices only."""
 
-    arch = "swin_unet"
-
 
 @register("full_unet")
 class FullUNet(_Supervised):
@@ -47,5 +55,3 @@ class FullUNet(_Supervised):
 @register("full_swin")
 class FullSwin(_Supervised):
     """A Swin-UNet on every training slice's label."""
-
-    arch = "swin_unet"

@@ -20,8 +20,28 @@ from advmim.blocks.losses import entropy_map
 from advmim.blocks.schedule import sigmoid_rampup
 from advmim.methods import register
 from advmim.methods.base import Batch
-from advmim.methods.catalog import UAMT_NORMS
+from advmim.methods.catalog import (
+    TEACHER_DEFAULTS,
+    TEACHER_HELP,
+    TEACHER_RULES,
+    UAMT_NORMS,
+    MethodCard,
+)
 from advmim.methods.parts import TeacherMethod
+
+CARDS = (
+    MethodCard("uamt", "UA-MT",
+        default_params={**TEACHER_DEFAULTS, "mc_passes": 8,
+                        "threshold_ln_classes": False,   # SSL4MIS: ln 2 whatever the classes
+                        "consistency_norm": "ssl4mis"},  # sum / (2 x masked pixels)
+        param_rules={**TEACHER_RULES, "mc_passes": (2, 64), "consistency_norm": UAMT_NORMS},
+        param_help={**TEACHER_HELP,
+                    "mc_passes": "noisy teacher passes whose mean gives the uncertainty (even)",
+                    "threshold_ln_classes": "threshold ramps to ln C instead of SSL4MIS's ln 2",
+                    "consistency_norm": "ssl4mis: masked sum / (2 x masked pixels); mean: over "
+                                        "pixels and classes"}),
+)
+
 
 
 def uncertainty_threshold(iteration: int, iterations: int, classes: float = 2) -> float:

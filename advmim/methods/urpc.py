@@ -13,11 +13,32 @@ import torch
 from advmim.errors import ConfigError
 from advmim.methods import register
 from advmim.methods.base import Batch, Method
+from advmim.methods.catalog import (
+    CONSISTENCY_DEFAULTS,
+    CONSISTENCY_HELP,
+    CONSISTENCY_RULES,
+    MethodCard,
+)
 from advmim.methods.parts import (
     ramped_weight,
     supervised_loss,
 )
 from advmim.models.heads import DeepSupervisionHeads
+
+CARDS = (
+    MethodCard("urpc", "URPC",
+        default_params={**CONSISTENCY_DEFAULTS,
+                        # one per side output, coarse to fine (SSL4MIS: dropout, drop, noise)
+                        "perturbations": ["dropout", "drop", "noise"],
+                        "dropout_p": 0.5,              # SSL4MIS URPC: F.dropout(p=0.5)
+                        "upsample_mode": "nearest"},   # side outputs to input size
+        param_rules={**CONSISTENCY_RULES, "dropout_p": (0.0, 1.0),
+                     "upsample_mode": ("nearest", "bilinear")},
+        param_help={**CONSISTENCY_HELP,
+                    "perturbations": "perturbation before each side output, coarse to fine",
+                    "dropout_p": "p of the element-wise dropout perturbation",
+                    "upsample_mode": "how side outputs reach the input size (SSL4MIS: nearest)"}),
+)
 
 
 def pyramid_consistency(logits: list[torch.Tensor]) -> torch.Tensor:

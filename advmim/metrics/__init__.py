@@ -1,4 +1,5 @@
-"""Segmentation metrics: Dice and HD95 in ``paper`` (SSL4MIS/medpy) or ``strict`` (mm) mode.
+"""Segmentation metrics: Dice, Jaccard, HD95 and ASD in ``paper`` (SSL4MIS/medpy) or ``strict``
+(mm) mode.
 
 The functions are imported from their modules on first use, so that reading :data:`MODES` (the
 command line's choices) does not import scipy.
@@ -10,9 +11,12 @@ MODES = ("paper", "strict")
 
 _HOME = {
     "dice": "overlap",
+    "jaccard": "overlap",
     "hd95": "surface",
+    "asd": "surface",
     "surface_distances": "surface",
     "volume_diagonal": "surface",
+    "METRICS": "volume",
     "aggregate": "volume",
     "evaluate_volume": "volume",
 }

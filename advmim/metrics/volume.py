@@ -1,15 +1,20 @@
-"""Per-volume, per-class Dice/HD95 in ``paper`` or ``strict`` mode, and their aggregation.
+"""Per-volume, per-class Dice, Jaccard, HD95 and ASD in ``paper`` or ``strict`` mode, and their
+aggregation.
 
-Empty-mask rules (``status`` per class):
+Empty-mask rules (``status`` per class); Jaccard follows Dice, ASD follows HD95:
 
-====================  ======================  ==================================
-status                paper (Dice, HD95)      strict (Dice, HD95)
-====================  ======================  ==================================
-``ok``                medpy dc / hd95 (vox)   Dice / MONAI HD95 (mm)
-``missed``            0, 0                    0, volume diagonal in mm (penalty)
-``empty_gt``          1, 0                    excluded (None), counted
-``both_empty``        0, 0                    excluded (None), counted
-====================  ======================  ==================================
+====================  ============================  ==========================================
+status                paper (Dice, HD95)            strict (Dice, HD95)
+====================  ============================  ==========================================
+``ok``                medpy dc / hd95 (vox)         Dice / MONAI HD95 (mm)
+``missed``            0, 0                          0, volume diagonal in mm (penalty)
+``empty_gt``          1, 0                          excluded (None), counted
+``both_empty``        0, 0                          excluded (None), counted
+====================  ============================  ==========================================
+
+Jaccard equals medpy ``jc``; ASD is medpy ``asd`` (voxels, prediction to ground truth) in paper
+mode and the symmetric mean in mm in strict mode (:mod:`advmim.metrics.surface`). HD95 and ASD
+come from one computation of the two surfaces and their distance maps.
 
 ``missed`` = empty prediction, non-empty ground truth; ``empty_gt`` = non-empty prediction,
 empty ground truth. The paper rules are ``calculate_metric_percase`` of the AdvMIM test script
@@ -24,16 +29,21 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from advmim.metrics.overlap import dice_from_counts
+from advmim.metrics.overlap import dice_from_counts, jaccard_from_counts
 from advmim.metrics.surface import (
     check_mode,
     combine,
     directed_distances,
+    mean_distance,
     merge_boxes,
     normalize_spacing,
     volume_diagonal,
 )
 
+# Per-volume metrics, in the order they are written; jaccard and asd are absent from metrics
+# files written before they existed (optional when read).
+METRICS = ("dice", "jaccard", "hd95", "asd")
+REQUIRED_METRICS = ("dice", "hd95")
 _PAPER_EMPTY = {"missed": (0.0, 0.0), "empty_gt": (1.0, 0.0), "both_empty": (0.0, 0.0)}
 
 
@@ -57,11 +67,12 @@ def evaluate_volume(
     mode: str,
     spacing: float | Sequence[float] | None = None,
 ) -> dict:
-    """Dice/HD95 of each foreground class (label i+1 = ``class_names[i]``) of one label volume.
+    """Dice, Jaccard, HD95 and ASD of each foreground class (label i+1 = ``class_names[i]``) of
+    one label volume.
 
     ``spacing`` (per array axis, mm) is required in strict mode and ignored in paper mode.
-    Returns ``{"mode", "dice": {cls: v}, "hd95": {cls: v}, "status": {cls: s}}``; excluded
-    values are None.
+    Returns ``{"mode", "dice": {cls: v}, "jaccard": ..., "hd95": ..., "asd": ...,
+    "status": {cls: s}}``; excluded values are None.
     """
     check_mode(mode)
     pred, gt = np.asarray(pred), np.asarray(gt)
@@ -78,28 +89,31 @@ def evaluate_volume(
     pred_i, gt_i = _as_labels(pred), _as_labels(gt)
     pred_boxes = ndimage.find_objects(pred_i, max_label=n - 1)
     gt_boxes = ndimage.find_objects(gt_i, max_label=n - 1)
-    out: dict = {"mode": mode, "dice": {}, "hd95": {}, "status": {}}
+    out: dict = {"mode": mode, **{m: {} for m in METRICS}, "status": {}}
     for label, name in enumerate(class_names, start=1):
         pb, gb = pred_boxes[label - 1], gt_boxes[label - 1]
         if pb is not None and gb is not None:
             status = "ok"
             box = merge_boxes(pb, gb, gt.shape)
             p, g = pred_i[box] == label, gt_i[box] == label
-            d = dice_from_counts(
-                int(np.count_nonzero(p & g)), int(np.count_nonzero(p)), int(np.count_nonzero(g))
-            )
-            h = combine(*directed_distances(p, g, sp), mode)
+            counts = int(np.count_nonzero(p & g)), int(np.count_nonzero(p)), int(np.count_nonzero(g))
+            distances = directed_distances(p, g, sp)
+            values = (dice_from_counts(*counts), jaccard_from_counts(*counts),
+                      combine(*distances, mode), mean_distance(*distances, mode))
         else:
             status = (
                 "missed" if gb is not None else ("empty_gt" if pb is not None else "both_empty")
             )
             if mode == "paper":
-                d, h = _PAPER_EMPTY[status]
+                overlap, distance = _PAPER_EMPTY[status]
             elif status == "missed":
-                d, h = 0.0, volume_diagonal(gt.shape, sp)
+                overlap, distance = 0.0, volume_diagonal(gt.shape, sp)
             else:
-                d, h = None, None
-        out["dice"][name], out["hd95"][name], out["status"][name] = d, h, status
+                overlap, distance = None, None
+            values = (overlap, overlap, distance, distance)
+        for metric, value in zip(METRICS, values, strict=True):
+            out[metric][name] = value
+        out["status"][name] = status
     return out
 
 
@@ -110,7 +124,8 @@ def _mean(values: list[float]) -> float | None:
 def aggregate(per_volume: Sequence[dict], class_names: Sequence[str], mode: str) -> dict:
     """Mean over volumes, then over classes, of per-volume results of one ``mode``.
 
-    None values (strict mode, empty ground truth) are left out and counted in ``n_excluded``;
+    Dice and HD95 always; Jaccard and ASD when every volume has them (older metrics files do
+    not). None values (strict mode, empty ground truth) are left out and counted in ``n_excluded``;
     ``n_missed`` counts missed structures. A class with no value at all has mean None and is
     left out of the class mean.
     """
@@ -120,14 +135,15 @@ def aggregate(per_volume: Sequence[dict], class_names: Sequence[str], mode: str)
     for v in per_volume:
         if v.get("mode", mode) != mode:
             raise ValueError(f"cannot aggregate {v['mode']!r} results in {mode!r} mode")
-    out: dict = {"mode": mode, "n_volumes": len(per_volume), "dice": {}, "hd95": {}}
+    metrics = [m for m in METRICS if m in REQUIRED_METRICS or all(m in v for v in per_volume)]
+    out: dict = {"mode": mode, "n_volumes": len(per_volume)}
     out["n_excluded"] = {c: sum(v["dice"][c] is None for v in per_volume) for c in class_names}
     out["n_missed"] = {
         c: sum(v.get("status", {}).get(c) == "missed" for v in per_volume) for c in class_names
     }
     if mode == "paper" and any(out["n_excluded"].values()):
         raise ValueError("paper mode excludes nothing, but some per-volume values are missing")
-    for metric in ("dice", "hd95"):
+    for metric in metrics:
         means = {
             c: _mean([v[metric][c] for v in per_volume if v[metric][c] is not None])
             for c in class_names

@@ -2,7 +2,7 @@
 
 The weights are the official release asset of microsoft/Swin-Transformer (:data:`SWIN_T_URL`), the
 file Swin-Unet and SSL4MIS's CTCT load; ``pretrained: imagenet`` makes the workflow download it
-once (resumable, SHA-256 checked, :func:`advmim.data.download.download`). Keys are first remapped
+once (resumable, SHA-256 checked, :func:`advmim.download.download`). Keys are first remapped
 by timm's own ``checkpoint_filter_fn`` (original Microsoft layout: PatchMerging at the end of stage
 i, timm: at the start of i + 1; relative-position tables and patch embedding resized where the
 window or patch size differs). Encoder keys then map one-to-one (``patch_embed``, ``layers.i``,
@@ -176,7 +176,7 @@ def fetch_swin_t(
     An existing ``dest`` is not downloaded again. Without ``sha256`` the computed digest is
     printed, to be pinned in the config. No network: one error saying what to put where.
     """
-    from advmim.data.download import OfflineError, download
+    from advmim.download import OfflineError, download
 
     dest = Path(dest)
     try:

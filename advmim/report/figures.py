@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 
 from advmim.io import atomic_path, read_json  # noqa: E402
 from advmim.report.collect import row_label  # noqa: E402
-from advmim.report.stats import OURS, summarise  # noqa: E402
+from advmim.report.stats import summarise  # noqa: E402
 
 FORMATS = ("png", "pdf")
 CLASS_COLOURS = ["#e41a1c", "#4daf4a", "#377eb8", "#ff7f00", "#984ea3", "#ffff33"]
@@ -133,7 +133,7 @@ def dice_figure(df: pd.DataFrame, order: list[str] | None = None):
     (lower bound) is black and dashed, the all-labels row (upper bound) grey and dotted; every
     other row has its own colour and marker (ours thicker). The legend sits outside the axes."""
     from advmim.methods import method_card
-    from advmim.report.table import ordered_rows
+    from advmim.report.model import ordered_rows
 
     summary = summarise(df)
     order = order or list(dict.fromkeys(summary["method"]))
@@ -168,15 +168,27 @@ def dice_figure(df: pd.DataFrame, order: list[str] | None = None):
     return fig
 
 
-def select_cases(volumes: pd.DataFrame, ours: tuple = OURS) -> tuple[str, int, int, list[tuple[str, str]]]:
+def ours_row(volumes: pd.DataFrame) -> tuple | None:
+    """(method, None, first reported network) of the first method whose card's group is 'ours'."""
+    from advmim.methods import method_card
+
+    for method in dict.fromkeys(volumes["method"]):
+        card = method_card(method)
+        if card.group == "ours":
+            return (method, None, next(iter(card.reported)))
+    return None
+
+
+def select_cases(volumes: pd.DataFrame, ours: tuple | None = None) -> tuple[str, int, int, list[tuple[str, str]]]:
     """The qualitative rule: (reference row, labeled, seed, [(role, case), ...]).
 
-    Reference row: ``ours`` (AdvMIM (S)) if present, else the row with the highest mean Dice.
+    Reference row: ``ours`` (default: :func:`ours_row`, AdvMIM (S)) if present, else the row with
+    the highest mean Dice.
     Take its smallest labeled ratio and lowest seed; among that run's test volumes (per-volume Dice
     averaged over classes, ties broken by case name) show the median volume (lower median for an
     even count) and the worst volume (skipped when it is the median one).
     """
-    method, variant, network = ours
+    method, variant, network = ours or ours_row(volumes) or (None, None, None)
     sel = volumes[(volumes["method"] == method) & (volumes["network"] == network) & volumes["variant"].isna()]
     if sel.empty:
         method, network = volumes.groupby(["method", "network"])["dice"].mean().idxmax()

@@ -1,10 +1,8 @@
-"""LaTeX (booktabs) rendering of a table's flat frame (from :func:`advmim.report.table.main_table`)."""
+"""LaTeX (booktabs) rendering of a :class:`advmim.report.model.Table`."""
 
 from __future__ import annotations
 
-import pandas as pd
-
-from advmim.report.layout import GROUP_ORDER, GROUP_TITLE, column_layout, published_key
+from advmim.report.model import Cell, Column, Format, Table
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -17,62 +15,51 @@ def latex_escape(text: str) -> str:
     return "".join(_SPECIAL.get(ch, ch) for ch in str(text))
 
 
-def _cell(mean: float, std: float, n: int, best: bool, mark: str = "") -> str:
-    text = f"{mean:.2f}" + (rf" $\pm$ {std:.2f}" if n > 1 and pd.notna(std) else "")
-    text = rf"\textbf{{{text}}}" if best else text
-    return text + latex_escape(mark)
-
-
-def latex_table(flat: pd.DataFrame, caption: str, footnote: str = "", label: str = "") -> str:
+class LatexFormat(Format):
     """A complete ``table`` environment: grouped rows, best per column in bold, marks kept."""
-    ratios = sorted(flat["labeled"].unique())
-    layout = {lab: column_layout(flat, lab) for lab in ratios}
-    ncols = 1 + sum(len(v) for v in layout.values())
-    head = {"dice": r"Dice (\%) $\uparrow$", "hd95": r"HD95 $\downarrow$"}
-    published = {"dice": "Dice published", "hd95": "HD95 published"}
 
-    def title(metric: str, col: str | None) -> str:
-        return head[metric] if col is None else f"{published[metric]} [{published_key(col)}]"
+    def __init__(self, caption: str, label: str = ""):
+        self.caption, self.label, self.lines = caption, label, []
 
-    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(caption)}}}"]
-    if label:
-        lines.append(rf"\label{{{label}}}")
-    lines += [r"\begin{tabular}{l" + "".join("r" * len(layout[lab]) for lab in ratios) + "}", r"\toprule"]
-    spans, rules, start = [], [], 2
-    for lab in ratios:
-        k = len(layout[lab])
-        spans.append(rf"\multicolumn{{{k}}}{{c}}{{{lab} labeled}}")
-        rules.append(rf"\cmidrule(lr){{{start}-{start + k - 1}}}")
-        start += k
-    lines += ["Method & " + " & ".join(spans) + r" \\", "".join(rules),
-              " & " + " & ".join(title(m, c) for lab in ratios for m, c in layout[lab]) + r" \\", r"\midrule"]
-    rows = list(dict.fromkeys(zip(flat["group"], flat["row"], strict=True)))
-    rows.sort(key=lambda gr: GROUP_ORDER.index(gr[0]))
-    group = None
-    for g, name in rows:
-        if g != group:
-            if group is not None:
-                lines.append(r"\midrule")
-            lines.append(rf"\multicolumn{{{ncols}}}{{l}}{{\textit{{{latex_escape(GROUP_TITLE[g])}}}}} \\")
-            group = g
-        cells = [latex_escape(name)]
-        for lab in ratios:
-            hit = flat[(flat["row"] == name) & (flat["labeled"] == lab)]
-            if hit.empty:
-                cells += ["--"] * len(layout[lab])
-                continue
-            r = hit.iloc[0]
-            n = int(r["n_seeds"])
-            for metric, col in layout[lab]:
-                if col:
-                    cells.append(f"{r[col]:.2f}" if pd.notna(r[col]) else "--")
-                elif metric == "dice":
-                    cells.append(_cell(100 * r["dice"], 100 * r["dice_std"], n, bool(r["dice_best"]), r["mark"] or ""))
-                else:
-                    cells.append(_cell(r["hd95"], r["hd95_std"], n, bool(r["hd95_best"])))
-        lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    if footnote:
-        lines += [r"\par\smallskip", r"\parbox{\linewidth}{\footnotesize " + latex_escape(footnote) + "}"]
-    lines.append(r"\end{table}")
-    return "\n".join(lines) + "\n"
+    def start(self, table: Table) -> None:
+        spans = table.spans()
+        self.ncols = 1 + len(table.columns)
+        self.lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(self.caption)}}}"]
+        if self.label:
+            self.lines.append(rf"\label{{{latex_escape(self.label)}}}")
+        self.lines += [r"\begin{tabular}{l" + "r" * len(table.columns) + "}", r"\toprule"]
+        heads, rules, start = [], [], 2
+        for lab, k in spans:
+            heads.append(rf"\multicolumn{{{k}}}{{c}}{{{lab} labeled}}")
+            rules.append(rf"\cmidrule(lr){{{start}-{start + k - 1}}}")
+            start += k
+        self.lines += ["Method & " + " & ".join(heads) + r" \\", "".join(rules),
+                       " & " + " & ".join(latex_escape(c.title(table.mode)) for c in table.columns) + r" \\",
+                       r"\midrule"]
+
+    def group(self, title: str, first: bool) -> None:
+        if not first:
+            self.lines.append(r"\midrule")
+        self.lines.append(rf"\multicolumn{{{self.ncols}}}{{l}}{{\textit{{{latex_escape(title)}}}}} \\")
+
+    def row(self, name: str, cells: list) -> None:
+        self.lines.append(" & ".join([latex_escape(name), *cells]) + r" \\")
+
+    def cell(self, cell: Cell | None, column: Column) -> str:
+        if cell is None:
+            return "--"
+        text = latex_escape(cell.text())
+        text = rf"\textbf{{{text}}}" if cell.best else text
+        return text + (" " + latex_escape(cell.marks) if cell.marks else "")
+
+    def finish(self, table: Table) -> str:
+        self.lines += [r"\bottomrule", r"\end{tabular}"]
+        if table.footnote:
+            self.lines += [r"\par\smallskip",
+                           r"\parbox{\linewidth}{\footnotesize " + latex_escape(table.footnote) + "}"]
+        self.lines.append(r"\end{table}")
+        return "\n".join(self.lines) + "\n"
+
+
+def latex_table(table: Table, caption: str | None = None, label: str = "") -> str:
+    return table.render(LatexFormat(table.title if caption is None else caption, label))

@@ -3,8 +3,9 @@
 File format (CSV, ``#`` lines are comments): ``dataset, method, labeled, metric, value, source``
 and an optional ``protocol``. ``method`` is a registry name (``advmim``) or ``name:NETWORK``
 (``advmim:C``); a bare name means the method's first reported network. ``labeled`` is ignored for
-methods trained on all labels (upper bounds). ``metric`` is ``dice`` (in %) or ``hd95`` (as the
-source reports it). ``source`` is mandatory (paper + table, or ``owner/repo@commit:path``): rows
+methods trained on all labels (upper bounds). ``metric`` is a table metric's key
+(:mod:`advmim.report.metric_defs`: ``dice``, ``hd95``, ...), in the table's display units
+(Dice in %; distances as the source reports them). ``source`` is mandatory (paper + table, or ``owner/repo@commit:path``): rows
 without one are rejected, so the tables never show a number whose origin is unknown. ``protocol``
 says how the source evaluated (checkpoint, split, or where it quotes a number from); the table
 footnote lists it. Each source is one "published" column of the tables, never averaged with
@@ -19,10 +20,10 @@ from pathlib import Path
 import pandas as pd
 
 from advmim.errors import ConfigError
+from advmim.report.metric_defs import METRICS
 
 COLUMNS = ["dataset", "method", "labeled", "metric", "value", "source"]
 OPTIONAL = ["protocol"]
-METRICS = {"dice", "hd95"}
 
 
 def load_references(path: str | Path) -> pd.DataFrame:

@@ -17,30 +17,18 @@ from pathlib import Path
 from advmim.io import read_json, write_json
 
 DIGITS = 6
-METRICS_KEYS = ("dataset", "method", "labeled", "seed", "mode", "iterations", "classes", "networks")
 
 
 def read_metrics(path: str | Path) -> dict:
-    """A metrics JSON written by ``advmim evaluate``; any other JSON is refused, naming the file."""
+    """One metrics JSON written by ``advmim evaluate``, validated
+    (:func:`advmim.report.validate.file_problems`); a bad file is refused, naming it."""
     from advmim.errors import InputError
+    from advmim.report.validate import MAX_LINES_PER_FILE, file_problems
 
     result = read_json(path)
-    what = "not a metrics file of `advmim evaluate`"
-    if not isinstance(result, dict):
-        raise InputError(path, f"{what} (expected a JSON object, got {type(result).__name__})")
-    missing = [k for k in METRICS_KEYS if k not in result]
-    if missing:
-        raise InputError(path, f"{what}: missing key(s) {', '.join(missing)}")
-    if not isinstance(result["networks"], dict) or not result["networks"]:
-        raise InputError(path, f"{what}: 'networks' holds no network")
-    for name, net in result["networks"].items():
-        classes = result["classes"]
-        try:
-            numbers = [net["mean"][m][c] for m in ("dice", "hd95") for c in [*classes, "mean"]]
-            numbers += [vol["dice"][c] for vol in net["per_volume"] for c in classes]
-            numbers = [float(v) for v in numbers] + [vol["case"] for vol in net["per_volume"]]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(path, f"{what}: networks/{name} lacks {exc}") from exc
+    problems = file_problems(result)
+    if problems:
+        raise InputError(path, "; ".join(problems[:MAX_LINES_PER_FILE]))
     return result
 
 
@@ -51,7 +39,10 @@ def _mean_std(values: list[float]) -> tuple[float, float | None]:
 
 
 def summarize(results: Iterable[dict]) -> dict:
-    """The summary of per-run metrics dicts (the metrics JSON format of docs/architecture.md)."""
+    """The summary of per-run metrics dicts (the metrics JSON format of docs/architecture.md):
+    every table metric (:mod:`advmim.report.metric_defs`) the runs' means carry."""
+    from advmim.report.metric_defs import METRICS
+
     groups: dict[tuple, dict[str, list]] = {}
     datasets, modes, iterations = set(), set(), set()
     for res in results:
@@ -61,18 +52,19 @@ def summarize(results: Iterable[dict]) -> dict:
         name = f"{res['method']}:{res['variant']}" if res.get("variant") else res["method"]
         for network, net in res["networks"].items():
             key = (name, network, int(res["labeled"]))
-            g = groups.setdefault(key, {"dice": [], "hd95": [], "seeds": set()})
-            g["dice"].append(float(net["mean"]["dice"]["mean"]))
-            g["hd95"].append(float(net["mean"]["hd95"]["mean"]))
+            g = groups.setdefault(key, {"seeds": set()})
+            for metric in METRICS:
+                value = net["mean"].get(metric, {}).get("mean")
+                if value is not None:
+                    g.setdefault(metric, []).append(float(value))
             g["seeds"].add(int(res["seed"]))
     table: dict = {}
     for (name, network, labeled), g in sorted(groups.items()):
-        dice, dice_std = _mean_std(g["dice"])
-        hd95, hd95_std = _mean_std(g["hd95"])
-        table.setdefault(name, {}).setdefault(network, {})[f"L{labeled}"] = {
-            "dice": dice, "hd95": hd95, "dice_std": dice_std, "hd95_std": hd95_std,
-            "n_seeds": len(g["seeds"]),
-        }
+        entry = {}
+        for metric in (m for m in METRICS if m in g):
+            entry[metric], entry[f"{metric}_std"] = _mean_std(g[metric])
+        entry["n_seeds"] = len(g["seeds"])
+        table.setdefault(name, {}).setdefault(network, {})[f"L{labeled}"] = entry
     out: dict = {}
     if datasets:
         out["dataset"] = "/".join(sorted(datasets))
@@ -84,7 +76,9 @@ def summarize(results: Iterable[dict]) -> dict:
 
 def write_summary(metric_files: Iterable[str | Path], out: str | Path) -> dict:
     """Summarise per-run metrics JSON files into ``out`` (written atomically); return the dict."""
-    summary = summarize(read_metrics(p) for p in metric_files)
+    from advmim.report.validate import load_metrics
+
+    summary = summarize(load_metrics(metric_files).values())
     write_json(out, summary)
     return summary
 

@@ -1,9 +1,11 @@
 # Helpers shared by all rules (config validation, paths, run settings); no rules here.
 import json
 import os
+import shlex
 import sys
 from types import SimpleNamespace
 
+from advmim.data.registry import get_dataset
 from advmim.config import (MIM, check_data_source, mim_pretrainings, pretrain_key, pretrain_settings,
                            run_settings, type_overrides, validate_config)
 from advmim.jobs import run_identity, train_jobs, training_uses_gpu
@@ -56,11 +58,11 @@ def settings_json(wildcards):
 
 def pretrained_input(wildcards):
     """The Swin-T weights file a run's Swin-UNet starts from; none when the method has no
-    Swin-UNet (network S) or pretrained is null."""
+    Swin-UNet (its card's architectures) or pretrained is null."""
     from advmim.methods import method_card
 
     path = run_config(wildcards).get("models", {}).get("swin_unet", {}).get("pretrained")
-    if not path or "S" not in method_card(run_identity(config, wildcards.run)[0]).reported:
+    if not path or "swin_unet" not in method_card(run_identity(config, wildcards.run)[0]).architectures:
         return []
     return path
 
@@ -137,25 +139,16 @@ PREPROCESSED_DIR = config["dataset"].get("preprocessed_dir")
 
 
 def raw_input(wildcards):
-    """The raw folder convert reads: dataset.raw_dir, else the phantom/download rule's output."""
+    """The raw folder convert reads: dataset.raw_dir, else rule raw_data's output."""
     return config["dataset"].get("raw_dir") or f"{R}/raw/{wildcards.dataset}/database"
 
 
 def convert_options(wildcards):
-    """Dataset-specific `advmim convert` options: split sizes/seed and labeled subset sizes
-    (ACDC: none, its split is fixed; Synapse: no test size, its 12 test cases are fixed)."""
-    if wildcards.dataset == "acdc":
-        return ""
-    skip = {"test"} if wildcards.dataset == "synapse" else set()
-    split = config["dataset"].get("split", {})
-    options = [f"--{k} {v}" for k, v in split.items() if k not in skip]
-    return " ".join([*options, "--labeled", *map(str, config["labeled"])])
+    """`advmim convert` options of the dataset plug-in (split sizes/seed, labeled sizes)."""
+    return shlex.join(get_dataset(wildcards.dataset).convert_arguments(config["dataset"], config["labeled"]))
 
 
-def download_options():
-    """`advmim download acdc` URL and checksum from dataset.download (defaults: the package's)."""
-    from advmim.data.download import ACDC_URL
-
-    download = config["dataset"].get("download", {})
-    sha256 = download.get("sha256")
-    return f"--url '{download.get('url') or ACDC_URL}'" + (f" --sha256 {sha256}" if sha256 else "")
+def raw_command(wildcards):
+    """The `advmim` arguments that write the dataset's raw data (its plug-in's download or
+    generator); the workflow stops before any job for data the user must bring."""
+    return shlex.join(get_dataset(wildcards.dataset).raw_command(config["dataset"]))

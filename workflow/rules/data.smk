@@ -1,47 +1,28 @@
 # Raw data (generated phantom or downloaded dataset) and preprocessing to the SSL4MIS form.
 
 
-rule phantom:
+# The dataset's raw data, as its plug-in obtains it: a download (ACDC from the CREATIS server,
+# resumable, SHA-256 checked) or a generator (the phantom); not used when dataset.raw_dir is set.
+# Datasets that need an account (Synapse, PROMISE12) require raw_dir (check_data_source).
+rule raw_data:
     output:
-        directory(f"{R}/raw/phantom/database"),
+        directory(f"{R}/raw/{{dataset}}/database"),
     params:
         out=lambda w, output: os.path.dirname(output[0]),
-        patients=config["dataset"]["phantom"]["patients"],
-        seed=config["dataset"]["phantom"]["seed"],
-        size=config["dataset"]["phantom"]["size"],
-        zoom=" ".join(map(str, config["dataset"]["phantom"]["zoom"])),
+        command=raw_command,
     conda:
         CONDA_ENV
     log:
-        f"{R}/logs/phantom.log",
+        f"{R}/logs/raw_data_{{dataset}}.log",
     benchmark:
-        f"{R}/benchmarks/phantom.tsv"
+        f"{R}/benchmarks/raw_data_{{dataset}}.tsv"
     shell:
-        "advmim phantom --out {params.out} --patients {params.patients} "
-        "--seed {params.seed} --size {params.size} --zoom {params.zoom} > {log} 2>&1"
+        "advmim {params.command} --out {params.out} > {log} 2>&1"
 
 
 localrules:
-    download,
+    raw_data,
     download_weights,
-
-
-# ACDC from the CREATIS server (resumable, SHA-256 checked); not used when dataset.raw_dir is set.
-# Synapse and PROMISE12 need an account: their raw_dir is required (advmim.config.check_data_source).
-rule download:
-    output:
-        directory(f"{R}/raw/acdc/database"),
-    params:
-        out=lambda w, output: os.path.dirname(output[0]),
-        options=download_options(),
-    conda:
-        CONDA_ENV
-    log:
-        f"{R}/logs/download_acdc.log",
-    benchmark:
-        f"{R}/benchmarks/download_acdc.tsv"
-    shell:
-        "advmim download acdc {params.options} --out {params.out} --no-progress > {log} 2>&1"
 
 
 # ImageNet Swin-T for models.swin_unet.pretrained: imagenet (resumable, SHA-256 checked once

@@ -1,6 +1,10 @@
 # Tables and figures from the per-run metrics; report() marks what `snakemake --report` shows.
 
 
+# The report's landing page: what the workflow did, with which settings.
+report: "../report/workflow.rst"
+
+
 localrules:
     table,
     metrics_summary,
