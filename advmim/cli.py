@@ -81,7 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     reuse_freed_memory()
     try:
         with sigterm_raises():
-            return int(args._run(args) or 0)
+            status = int(args._run(args) or 0)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+            return status
     except AdvmimError as exc:
         print(f"advmim {args.command}: error: {exc}", file=sys.stderr)
         return 2

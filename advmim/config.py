@@ -3,50 +3,23 @@
 from __future__ import annotations
 
 import copy
-import functools
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from advmim.errors import ConfigError
-
-SCHEMA_FILE = "config.schema.yaml"
-
-
-@functools.cache
-def load_schema() -> dict:
-    """The JSON schema every configuration must satisfy."""
-    text = resources.files("advmim.schemas").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
-
-
-def _resolve(node: dict, schema: dict) -> dict:
-    while "$ref" in node:
-        node = {**schema["$defs"][node["$ref"].rsplit("/", 1)[1]], **{k: v for k, v in node.items() if k != "$ref"}}
-    return node
+from advmim.schema import fill_defaults as fill_schema_defaults
+from advmim.schema import load_schema, resolve, schema_default  # noqa: F401 (public here too)
+from advmim.schema import problems as schema_problems
 
 
 def fill_defaults(config: dict, schema: dict | None = None) -> dict:
-    """Set every missing key that has a schema ``default:`` (nested ``properties`` only, so the
-    partial overrides under ``method_training`` and ``ablations`` get none), and the dataset's
-    classes from its plug-in, in place."""
-    schema = schema or load_schema()
+    """Set every missing key that has a schema ``default:`` (:func:`advmim.schema.fill_defaults`),
+    and the dataset's classes from its plug-in, in place."""
     _fill_dataset_classes(config.get("dataset"))
-
-    def walk(node: dict, value: dict) -> None:
-        for key, sub in _resolve(node, schema).get("properties", {}).items():
-            sub = _resolve(sub, schema)
-            if key not in value and "default" in sub:
-                value[key] = copy.deepcopy(sub["default"])
-            if isinstance(value.get(key), dict):
-                walk(sub, value[key])
-
-    walk(schema, config)
-    return config
+    return fill_schema_defaults(config, schema)
 
 
 def _fill_dataset_classes(ds: Any) -> None:
@@ -59,15 +32,6 @@ def _fill_dataset_classes(ds: Any) -> None:
         ds.setdefault("class_names", list(plugin.class_names))
 
 
-def schema_default(*keys: str) -> Any:
-    """The schema's ``default:`` of one key (``schema_default("dataset", "phantom", "seed")``),
-    for command-line defaults that must agree with the workflow's."""
-    schema = node = load_schema()
-    for key in keys:
-        node = _resolve(node, schema)["properties"][key]
-    return _resolve(node, schema)["default"]
-
-
 def type_overrides(config: dict, overrides: Mapping) -> dict:
     """Give ``snakemake --config key=value`` values the types a YAML config file would give them,
     in place: Snakemake passes ``seeds=[1337]`` as ``['1337']`` and ``training='{"iterations":
@@ -76,7 +40,7 @@ def type_overrides(config: dict, overrides: Mapping) -> dict:
     schema = load_schema()
 
     def typed(value: Any, node: dict) -> Any:
-        node = _resolve(node, schema)
+        node = resolve(node, schema)
         types = node.get("type", [])
         types = [types] if isinstance(types, str) else types
         if isinstance(value, Mapping):
@@ -131,11 +95,7 @@ def validate_config(config: Any, source: str = "config") -> dict:
     """Check schema and meaning; raise one ConfigError listing every problem found."""
     if not isinstance(config, dict):
         raise ConfigError(f"{source}: the configuration must be a mapping, got {type(config).__name__}")
-    validator = jsonschema.Draft202012Validator(load_schema())
-    problems = [
-        f"{'/'.join(map(str, err.absolute_path)) or '<top>'}: {err.message}"
-        for err in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
-    ]
+    problems = schema_problems(config, load_schema())
     if not problems:
         from advmim.methods import load_plugins
 
@@ -238,6 +198,29 @@ def _parameter_problems(config: dict, names: set[str]) -> list[str]:
     return problems
 
 
+def _size_problems(config: dict, methods: list[str]) -> list[str]:
+    """Input sizes every network of each method accepts (advmim.models.settings.size_problem)."""
+    from advmim.methods import method_card
+    from advmim.models.settings import ARCH_OF_KEY, size_problem
+
+    sizes = {("training/img_size", None): config["training"]["img_size"]}
+    for name, training in config.get("method_training", {}).items():
+        if "img_size" in training:
+            sizes[(f"method_training/{name}/img_size", name)] = training["img_size"]
+    for variant, entry in config.get("ablations", {}).items():
+        if "img_size" in entry.get("training", {}):
+            sizes[(f"ablations/{variant}/training/img_size", entry["method"])] = entry["training"]["img_size"]
+    found: dict[tuple[str, str], str] = {}
+    for (where, only), size in sizes.items():
+        for method in methods:
+            for key in method_card(method).reported if only in (None, method) else ():
+                arch = ARCH_OF_KEY.get(key)
+                problem = arch and size_problem(arch, size, (config.get("models") or {}).get(arch))
+                if problem and (where, arch) not in found:
+                    found[where, arch] = f"{where}: {problem} (method {method})"
+    return list(found.values())
+
+
 def _comparison_problems(config: dict, names: list[str]) -> list[str]:
     """Unknown methods or networks in ``report.comparisons`` (checked again, in full, by the table)."""
     from advmim.methods import method_card
@@ -280,6 +263,7 @@ def _semantic_problems(config: dict) -> list[str]:
             if name not in names:
                 problems.append(f"{key}: unknown method {name!r}; valid: {', '.join(names)}")
     problems += _parameter_problems(config, set(names))
+    problems += _size_problems(config, [n for n in used if n in names])
     problems += _comparison_problems(config, names)
     return problems
 
@@ -309,6 +293,8 @@ def _split_problems(config: dict) -> list[str]:
     if held_out(config, split) == 0:
         problems.append(f"evaluation/split: {split!r} but dataset/split/{split} is 0: "
                         "no volumes to evaluate")
+    if config["evaluation"]["checkpoint"] == "best_val" and held_out(config, "val") == 0:
+        problems.append("evaluation/checkpoint: best_val but dataset/split/val is 0: no volumes to select on")
     return problems
 
 
@@ -353,6 +339,10 @@ def run_settings(config: dict, method: str, labeled: int, seed: int, variant: st
         "models": copy.deepcopy(config.get("models", {})),
         "method_params": params,
         **({"plugins": plugins} if plugins else {}),
+        **({"labeled_draw_seed": int(seed)} if config["labeled_draws"] == "per_seed" else {}),
+        # evaluation.checkpoint: best_val -> validation during training (advmim.train.validation)
+        **({"val_every": config["evaluation"]["val_every"]}
+           if config["evaluation"]["checkpoint"] == "best_val" else {}),
     }
 
 

@@ -8,8 +8,9 @@ import numpy as np
 import torch
 from scipy.ndimage import zoom
 
-from advmim.errors import InputError
+from advmim.errors import ConfigError, InputError
 from advmim.models import build_model
+from advmim.schema import check_run_settings
 from advmim.train.checkpoint import load_checkpoint
 
 # Checkpoints written before architectures were stored: the network of each key letter.
@@ -18,8 +19,13 @@ LEGACY_ARCH_OF_KEY = {"S": "swin_unet", "C": "unet"}
 
 def architecture_of(state: dict, key: str, path: str | Path = "model.pt") -> tuple[str, dict]:
     """(model name, parameters) of network ``key`` of a finished run's checkpoint."""
-    spec = state.get("architectures", {}).get(key)
+    specs = state.get("architectures", {})
+    spec = specs.get(key) if isinstance(specs, dict) else None
     if spec is not None:
+        if not (isinstance(spec, dict) and isinstance(spec.get("name"), str)
+                and isinstance(spec.get("params"), dict)):
+            raise InputError(path, f"architectures/{key}: expected {{'name': str, 'params': dict}}, "
+                                   f"got {spec!r:.80}")
         return spec["name"], dict(spec["params"])
     if key not in LEGACY_ARCH_OF_KEY:
         raise InputError(path, f"network {key!r} has no stored architecture")
@@ -40,14 +46,27 @@ def load_networks(model_path: str | Path, device: torch.device) -> tuple[dict, d
     state = load_checkpoint(model_path, map_location=device)
     if "nets" not in state or "settings" not in state:
         raise InputError(model_path, "not a finished advmim model (missing 'nets'/'settings')")
-    settings = state["settings"]
+    if not isinstance(state["nets"], dict) or not state["nets"] or not all(
+            isinstance(w, dict) for w in state["nets"].values()):
+        raise InputError(model_path, "'nets' must map network keys to state dicts, got "
+                                     f"{type(state['nets']).__name__}")
+    settings = check_run_settings(state["settings"], f"{model_path} (its settings)")
     nets = {}
     for key, weights in state["nets"].items():
         arch, params = architecture_of(state, key, model_path)
         if "pretrained" in params:
             params["pretrained"] = None  # weights come from the checkpoint
-        net = build_model(arch, settings["num_classes"], settings["img_size"], **params)
-        net.load_state_dict(weights)
+        try:
+            net = build_model(arch, settings["num_classes"], settings["img_size"], **params)
+        except (ConfigError, TypeError, ValueError) as exc:  # stored architecture this code cannot build
+            raise InputError(model_path, f"network {key!r}: cannot build its stored {arch} ({exc})") from None
+        try:
+            net.load_state_dict(weights)
+        except RuntimeError as exc:  # missing/unexpected keys, shapes (e.g. another num_classes)
+            first = next((line.strip() for line in str(exc).splitlines()[1:] if line.strip()), str(exc))
+            raise InputError(model_path, f"network {key!r}: the weights do not fit a {arch} with "
+                                         f"num_classes {settings['num_classes']} and its stored "
+                                         f"settings ({first})") from None
         nets[key] = net.to(device).eval()
     return settings, nets
 

@@ -11,7 +11,7 @@ import nibabel as nib
 import numpy as np
 import torch
 
-from advmim.errors import ConfigError, InputError
+from advmim.errors import ConfigError, InputError, OutputError
 from advmim.io import check_outputs, write_bytes
 
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
@@ -24,12 +24,13 @@ def is_nifti(path: Path) -> bool:
 class Predictor:
     """One network of a finished run (``model.pt``) with the run's intensity normalisation."""
 
-    def __init__(self, model: str | Path, network: str | None = None, device: torch.device | None = None):
+    def __init__(self, model: str | Path, network: str | None = None, device: torch.device | None = None,
+                 overwrite: bool = False):
         from advmim.data.registry import get_dataset
         from advmim.inference import load_networks
 
         self.device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        self.model = Path(model)
+        self.model, self.overwrite = Path(model), overwrite
         self.settings, nets = load_networks(model, self.device)
         if network is None and len(nets) > 1:
             raise ConfigError(f"{model} holds networks {', '.join(nets)}: choose one with --network")
@@ -81,6 +82,11 @@ class Predictor:
             if not is_nifti(out_path):
                 raise ConfigError(f"{out_path}: the output must end in .nii or .nii.gz")
         check_outputs(files=[o for _, o in pairs], inputs=[self.model, *(i for i, _ in pairs)])
+        existing = [o for _, o in pairs if o.exists()]
+        if existing and not self.overwrite:
+            more = f" (and {len(existing) - 1} more outputs)" if len(existing) > 1 else ""
+            raise OutputError(existing[0], f"exists{more}; refusing to overwrite it (pass "
+                                           "--overwrite to replace existing outputs)")
 
     def predict_dir(self, input_dir: str | Path, output_dir: str | Path) -> list[Path]:
         """Segment every NIfTI file of ``input_dir`` into ``output_dir`` under the same name."""

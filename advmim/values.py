@@ -35,6 +35,8 @@ def value_problem(value, default, rule=None) -> str | None:
     if all(isinstance(r, str) for r in rule):
         if value not in rule:
             return f"{value!r} is not one of {', '.join(map(repr, rule))}"
+    elif isinstance(value, bool) or not isinstance(value, Real):  # a null default checks no type
+        return f"expected a number in [{rule[0]}, {rule[1]}], got {value!r}"
     else:
         low, high = rule
         if not low <= value <= high:

@@ -5,6 +5,7 @@ timing and memory figures. Importable as ``benchmarks.common`` (tests) and as ``
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import platform
 import resource
@@ -69,17 +70,45 @@ def bench_settings(
     return settings
 
 
-def make_default_data(work: Path, advmim) -> Path:
-    """The embedded default's phantom (its size, zoom, split and labeled subsets), generated and
-    converted once under ``work/data``; ``advmim(*args)`` runs the command line."""
+def add_override_option(parser) -> None:
+    """``--override JSON``, read by :func:`bench_config`."""
+    parser.add_argument("--override", default=None,
+                        help="JSON config fragment (training, models, method_params, dataset...) "
+                             "merged over config/config.yaml and validated; its runs are kept "
+                             "apart, and a changed dataset or labeled list gets its own data")
+
+
+def bench_config(override: str | None, work: Path) -> tuple[dict, Path]:
+    """config/config.yaml with ``override`` (a JSON config fragment, merged as ``--configfile``
+    merges one) over it, validated; and the folder under ``work`` for its runs: ``runs``, or
+    ``runs-<hash of the override>`` so that two designs never share a run."""
+    from advmim.config import validate_config
+    from advmim.plan import merge_configs
+
     config = load_config(DEFAULT_CONFIG)
-    data = work / "data"
+    if not override:
+        return config, work / "runs"
+    config = validate_config(merge_configs(config, json.loads(override)), "--override")
+    return config, work / f"runs-{hashlib.sha256(override.encode()).hexdigest()[:8]}"
+
+
+def make_default_data(work: Path, advmim, config: dict | None = None) -> Path:
+    """The dataset of ``config`` (default: the embedded default's phantom; its size, zoom, split
+    and labeled subsets), made by its plug-in's commands and converted once under ``work/data``
+    (``work/data-<hash>`` when its dataset or labeled subsets differ from the default's);
+    ``advmim(*args)`` runs the command line."""
+    default = load_config(DEFAULT_CONFIG)
+    config = config or default
+    key = {"dataset": config["dataset"], "labeled": config["labeled"]}
+    tag = "" if key == {"dataset": default["dataset"], "labeled": default["labeled"]} else (
+        "-" + hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8])
+    data, raw = work / f"data{tag}", work / f"raw{tag}"
     if (data / "dataset.json").is_file():
         return data
     ds = config["dataset"]
     plugin = get_dataset(ds["name"])  # the workflow's own raw-data and convert arguments
-    advmim(*plugin.raw_command(ds), "--out", str(work / "raw"))
-    advmim("convert", plugin.name, "--raw", str(work / "raw" / "database"), "--out", str(data),
+    advmim(*plugin.raw_command(ds), "--out", str(raw))
+    advmim("convert", plugin.name, "--raw", str(raw / "database"), "--out", str(data),
            *plugin.convert_arguments(ds, config["labeled"]))
     return data
 
@@ -90,6 +119,11 @@ def advmim_cli(*args: str) -> None:
                    capture_output=True, text=True)
 
 
+def metrics_file(run: Path, split: str) -> Path:
+    """Where :func:`train_and_evaluate` keeps the evaluation of ``run`` on ``split``."""
+    return run.parent / f"{run.name}_{split}.json"
+
+
 def train_and_evaluate(settings: dict, data: Path, run: Path, splits: tuple[str, ...] = ("val",)) -> dict:
     """Train ``settings`` into ``run`` (one thread, CPU) and evaluate it on each split; both steps
     are skipped when their outputs exist (resumable). Returns {split: {network: mean Dice (0-1)}}."""
@@ -98,7 +132,7 @@ def train_and_evaluate(settings: dict, data: Path, run: Path, splits: tuple[str,
                    "--threads", "1", "--device", "cpu", "--no-progress")
     dice = {}
     for split in splits:
-        metrics = run.parent / f"{run.name}_{split}.json"
+        metrics = metrics_file(run, split)
         if not metrics.is_file():
             advmim_cli("evaluate", "--model", str(run / "model.pt"), "--data", str(data),
                        "--out", str(metrics), "--split", split, "--threads", "1")

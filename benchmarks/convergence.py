@@ -17,8 +17,6 @@ between 0.5x and 1x. Runs are kept under ``--work`` and skipped on a rerun (resu
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +24,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from common import DEFAULT_CONFIG, advmim_cli, emit, make_default_data, mean_sd, train_and_evaluate  # noqa: E402
+from common import (  # noqa: E402
+    add_override_option,
+    advmim_cli,
+    bench_config,
+    emit,
+    make_default_data,
+    mean_sd,
+    train_and_evaluate,
+)
 
 
 def convergence_lines(results: dict, smallest: int, base_its: int) -> list[str]:
@@ -87,24 +93,17 @@ def main() -> None:
     ap.add_argument("--split", choices=["val", "test"], default="val")
     ap.add_argument("--jobs", type=int, default=2, help="runs at once (1 thread each)")
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "advmim-convergence")
-    ap.add_argument("--override", default=None,
-                    help="JSON config fragment (training, models, method_params) merged over "
-                         "config/config.yaml; runs kept apart; the data stay the default")
+    add_override_option(ap)
     ap.add_argument("--plot", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
 
-    from advmim.config import load_config, run_settings, validate_config
+    from advmim.config import run_settings
     from advmim.methods import method_card
-    from advmim.plan import merge_configs
 
-    config = load_config(DEFAULT_CONFIG)
-    runs_dir = args.work / "runs"
-    if args.override:
-        config = validate_config(merge_configs(config, json.loads(args.override)), "--override")
-        runs_dir = args.work / f"runs-{hashlib.sha256(args.override.encode()).hexdigest()[:8]}"
+    config, runs_dir = bench_config(args.override, args.work)
     base_its = config["training"]["iterations"]
-    data = make_default_data(args.work, advmim_cli)
+    data = make_default_data(args.work, advmim_cli, config)
     jobs = []
     for method in args.methods:
         labeled = [min(config["labeled"])] if method_card(method).all_labels else config["labeled"]

@@ -16,7 +16,7 @@ LAYERS = {
     "advmim.blocks": 2,
     "advmim.methods": 3,
     "advmim.train": 4, "advmim.inference": 4, "advmim.evaluate": 4,
-    "advmim.config": 5, "advmim.jobs": 5, "advmim.plan": 5, "advmim.report": 5, "advmim.predict": 5,
+    "advmim.config": 5, "advmim.jobs": 5, "advmim.runs": 5, "advmim.plan": 5, "advmim.report": 5, "advmim.predict": 5,
     "advmim.commands": 6, "advmim.cli": 7, "advmim.__main__": 7,
 }
 

@@ -288,7 +288,7 @@ def test_train_refuses_incomplete_settings_and_no_iterations(phantom_data, tmp_p
     fails(capsys, ["train", "--data", phantom_data, "--settings", "[1]", "--out", run],
           "run settings", "expected a JSON object")  # fmt: skip
     fails(capsys, ["train", "--data", phantom_data, "--settings", _tiny_settings(iterations=-5),
-                   "--out", run], "iterations must be an integer >= 1, got -5")  # fmt: skip
+                   "--out", run], "iterations: -5 is less than the minimum of 1")  # fmt: skip
     assert not run.exists()
 
 

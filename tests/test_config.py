@@ -41,7 +41,7 @@ def test_missing_key_and_wrong_type_are_both_reported(config):
     with pytest.raises(ConfigError) as info:
         validate_config(config)
     message = str(info.value)
-    assert "'seeds' is a required property" in message
+    assert "<top>: missing key(s) seeds" in message
     assert "training/iterations: 'many' is not of type 'integer'" in message
 
 

@@ -6,8 +6,9 @@ import json
 import re
 from pathlib import Path
 
-from advmim.config import _resolve, load_schema
+from advmim.config import load_schema
 from advmim.models.settings import NETWORK_SETTINGS
+from advmim.schema import resolve as _resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 NO_DEFAULT = "—"

@@ -289,8 +289,12 @@ def test_cli_h5_paper_and_strict_spacing(tmp_path, capsys):
     rc, out, _ = _cli(capsys, tmp_path / "p.h5", tmp_path / "g_nosp.h5", "--num-classes", "4")
     assert rc == 0 and out["classes"] == ["1", "2", "3"] and out["spacing"] is None
     assert out["hd95"]["1"] == binary.hd95(pred == 1, gt == 1)
+    assert out["jaccard"]["2"] == binary.jc(pred == 2, gt == 2)
+    assert out["asd"]["3"] == binary.asd(pred == 3, gt == 3)
+    assert out["mean"]["asd"]["3"] == out["asd"]["3"]
     rc, out, _ = _cli(capsys, tmp_path / "p.h5", tmp_path / "g.h5", "--mode", "strict")
     assert rc == 0 and out["spacing"] == [5.0, 1.5, 1.5]
+    assert out["asd"]["RV"] == asd(pred == 1, gt == 1, spacing=(5.0, 1.5, 1.5), mode="strict")
     rc, _, err = _cli(capsys, tmp_path / "p.h5", tmp_path / "g_nosp.h5", "--mode", "strict")
     assert rc == 2 and "g_nosp.h5" in err and "spacing" in err
 

@@ -129,5 +129,5 @@ def test_config_refuses_comparisons_of_unknown_rows_before_any_run():
     assert "report/comparisons/0/row: unknown method 'fixmatch'" in str(err.value)
     assert "report/comparisons/1/row: advmim reports no network 'X'" in str(err.value)
     config["report"] = {"comparisons": [{"row": "advmim:S"}]}
-    with pytest.raises(ConfigError, match="'vs' is a required property"):
+    with pytest.raises(ConfigError, match=r"report/comparisons/0: missing key\(s\) vs"):
         validate_config(config)

@@ -21,9 +21,11 @@ register_metric(MetricDef("toy", "Toyness", "min", {"*": "pts"}, optional=True))
 '''
 
 
-def _config(plugins=()):
+def _config(plugins=(), metrics=None):
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     config.update(methods=METHODS, labeled=[2], plugins=list(plugins))
+    if metrics:
+        config["report"] = {"metrics": metrics}
     return json.dumps(config)
 
 
@@ -39,9 +41,9 @@ def _add_metric(files, key, value):
         path.write_text(json.dumps(result))
 
 
-def _table(tmp_path, files, plugins=()):
+def _table(tmp_path, files, plugins=(), metrics=None):
     out = tmp_path / "t" / "phantom.md"
-    assert main(["table", "--config-json", _config(plugins), "--metrics", *map(str, files),
+    assert main(["table", "--config-json", _config(plugins, metrics), "--metrics", *map(str, files),
                  "--out", str(out), "--stats-out", str(tmp_path / "t" / "stats.csv")]) == 0
     return out
 
@@ -53,7 +55,7 @@ def test_a_metric_from_a_plugin_file_shows_in_every_format(tmp_path, capsys):
     files = study(tmp_path / "m", seeds=(0, 1))
     _add_metric(files, "toy", lambda d: round(3 * (1 - d), 6))
     try:
-        out = _table(tmp_path, files, plugins=[str(plugin)])
+        out = _table(tmp_path, files, plugins=[str(plugin)], metrics=["dice", "hd95", "toy"])
         md = out.read_text()
         assert "2 labeled: Toyness (pts) ↓" in md
         unet = next(ln for ln in md.splitlines() if ln.startswith("| U-Net (all labels)"))
@@ -68,13 +70,16 @@ def test_a_metric_from_a_plugin_file_shows_in_every_format(tmp_path, capsys):
     assert "toy" not in METRICS
 
 
-def test_optional_jaccard_and_asd_columns_only_when_present(tmp_path):
+def test_optional_jaccard_and_asd_columns_only_when_asked_and_present(tmp_path):
     files = study(tmp_path / "m")
-    md = _table(tmp_path, files).read_text()
-    assert "Jaccard" not in md and "ASD" not in md
+    four = ["dice", "jaccard", "hd95", "asd"]
+    header = _table(tmp_path, files, metrics=four).read_text().splitlines()[2]
+    assert "Jaccard" not in header and "ASD" not in header  # asked; the files do not carry them
     _add_metric(files, "jaccard", lambda d: d / (2 - d))
     _add_metric(files, "asd", lambda d: 2 * (1 - d))
-    md = _table(tmp_path / "again", files).read_text()
+    header = _table(tmp_path / "default", files).read_text().splitlines()[2]
+    assert "Jaccard" not in header and "ASD" not in header  # carried, not asked (report.metrics)
+    md = _table(tmp_path / "again", files, metrics=four).read_text()
     header = md.splitlines()[2]
     assert header.index("Dice (%) ↑") < header.index("Jaccard (%) ↑") < header.index("HD95 (voxels) ↓") \
         < header.index("ASD (voxels) ↓") < header.index("missed")

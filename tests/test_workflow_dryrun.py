@@ -56,6 +56,17 @@ def plan(workdir: Path, configfile: str, *targets: str, **dataset) -> tuple[int,
     return proc.returncode, jobs, proc.stdout + proc.stderr
 
 
+def settings_of(workdir: Path, configfile: str, train_job: dict) -> str:
+    """The settings (JSON text) rule run_settings renders for one planned train job: the file it
+    reads, built by the function the rule calls (advmim.runs.job_settings)."""
+    from advmim import runs
+
+    (path,) = [p for p in train_job["input"] if p.endswith("/settings.json")]
+    run, labeled, seed = re.fullmatch(r".*/runs/[^/]+/(.+)/L(\d+)/seed(\d+)/settings\.json", path).groups()
+    config = runs.load_configs([workdir / configfile, workdir / "extra.yaml"], base=workdir / "config" / "config.yaml")
+    return json.dumps(runs.job_settings(config, run, int(labeled), int(seed)), sort_keys=True)
+
+
 def test_acdc_paper_protocol_dag(workdir):
     config = shipped_config("acdc.yaml")
     rc, jobs, log = plan(workdir, "config/acdc.yaml")
@@ -72,7 +83,7 @@ def test_acdc_paper_protocol_dag(workdir):
     assert len(jobs["evaluate"]) == len(expected)
     assert "advmim download acdc --url https://humanheart-project" in jobs["raw_data"][0]["shell"]
     assert f"--raw {res}/raw/acdc/database --out" in jobs["convert"][0]["shell"]
-    settings = next(r["shell"] for r in jobs["train"] if "/advmim/L3/" in r["output"])
+    settings = settings_of(workdir, "config/acdc.yaml", next(r for r in jobs["train"] if "/advmim/L3/" in r["output"]))
     for fragment in ('"img_size": 224', '"iterations": 30000', '"embed_dim": 96', '"mask_block": 32',
                      '"lr": 0.05', '"grad_clip": 5.0', '"batch_labeled": 8'):
         assert fragment in settings
@@ -85,13 +96,13 @@ def test_acdc_paper_protocol_dag(workdir):
     assert waits == {m for m in config["methods"] if "swin_unet" in get_method(m).networks.values()}
     assert {"ctct", "advmim"} <= waits and "supervised_unet" not in waits
     # the published settings per method (config/acdc.yaml method_training)
-    settings = next(r["shell"] for r in jobs["train"] if "/uamt/L3/" in r["output"])
+    settings = settings_of(workdir, "config/acdc.yaml", next(r for r in jobs["train"] if "/uamt/L3/" in r["output"]))
     for fragment in ('"img_size": 256', '"lr": 0.01', '"grad_clip": null', '"batch_labeled": 12'):
         assert fragment in settings
-    settings = next(r["shell"] for r in jobs["train"] if "/ctct/L3/" in r["output"])
+    settings = settings_of(workdir, "config/acdc.yaml", next(r for r in jobs["train"] if "/ctct/L3/" in r["output"]))
     for fragment in ('"img_size": 224', '"lr": 0.01', '"batch_unlabeled": 8'):
         assert fragment in settings
-    settings = next(r["shell"] for r in jobs["train"] if "/supervised_unet/L3/" in r["output"])
+    settings = settings_of(workdir, "config/acdc.yaml", next(r for r in jobs["train"] if "/supervised_unet/L3/" in r["output"]))
     assert '"batch_labeled": 24' in settings and '"img_size": 256' in settings
 
 
@@ -106,7 +117,7 @@ def test_acdc_ablations_at_the_paper_scale(workdir):
     assert len(jobs["train"]) == 2 * len(default["ablations"])
     blocks = {}
     for job in jobs["train"]:
-        settings = json.loads(re.search(r"--settings '(.*?)' --out", job["shell"]).group(1))
+        settings = json.loads(settings_of(workdir, "config/acdc.yaml", job))
         assert settings["img_size"] == 224 and settings["iterations"] == 30000
         blocks[settings["variant"]] = scaled_block(settings["method_params"]["mask_block"], 224, 4)
     assert blocks["block_16"] == 16 and blocks["full"] == 32 and blocks["block_64"] == 64
@@ -129,7 +140,7 @@ def test_acdc_cpu_config_is_complete_and_plans_the_table_from_the_public_copy(wo
     assert rc == 0, log
     assert "raw_data" not in jobs and "convert" not in jobs and "download_weights" not in jobs
     assert len(jobs["prepare_ssl4mis"]) == 1 and len(jobs["train"]) == 2 * len(config["methods"]) - 1
-    settings = next(r["shell"] for r in jobs["train"] if "/advmim/L7/" in r["output"])
+    settings = settings_of(workdir, "config/acdc_cpu.yaml", next(r for r in jobs["train"] if "/advmim/L7/" in r["output"]))
     assert '"img_size": 64' in settings and '"pretrained": "' not in settings  # from scratch
     assert all("--split test" in r["shell"] for r in jobs["evaluate"])
 
@@ -200,7 +211,7 @@ def test_mim_pretraining_runs_once_before_every_swin_unet_run(workdir):
     assert "advmim pretrain-mim --data" in pretrain["shell"] and '"mask_ratio": 0.6' in pretrain["shell"]
     waits = [r for r in jobs["train"] if weights in r.get("input", [])]
     assert {r["output"].split("/")[-4] for r in waits} == {"ctct", "advmim"} and len(waits) == 8
-    assert all(f'"pretrained": "{weights}"' in r["shell"] for r in waits)
+    assert all(f'"pretrained": "{weights}"' in settings_of(workdir, str(overlay), r) for r in waits)
     overlay.write_text(yaml.safe_dump({
         "methods": ["ctct", "advmim"], "models": {"swin_unet": {"pretrained": "mim"}},
         "method_training": {"ctct": {"img_size": 64}},

@@ -20,6 +20,13 @@ def make_teacher(student: nn.Module) -> nn.Module:
     return teacher
 
 
+def decay_for_horizon(horizon: float) -> float:
+    """The EMA decay ``1 - 1 / horizon`` whose time constant is ``horizon`` updates: the last
+    ``horizon`` updates carry ``1 - decay ** horizon`` ~ 1 - 1/e ~ 63 % of the teacher's weights.
+    A horizon below one update gives decay 0 (the teacher copies the student)."""
+    return 1.0 - 1.0 / max(horizon, 1.0)
+
+
 def ema_alpha(step: int, decay: float) -> float:
     """SSL4MIS ``min(1 - 1 / (step + 1), decay)``: a true average while ``step`` is small."""
     return min(1.0 - 1.0 / (step + 1), decay)
@@ -41,5 +48,6 @@ def ema_update(teacher: nn.Module, student: nn.Module, decay: float, step: int) 
     teacher_buffers, student_buffers = list(teacher.buffers()), list(student.buffers())
     if len(teacher_buffers) != len(student_buffers):
         raise ValueError("teacher and student have different buffers")
-    torch._foreach_copy_(teacher_buffers, student_buffers)
+    if teacher_buffers:  # _foreach_copy_ refuses an empty list (a network without buffers)
+        torch._foreach_copy_(teacher_buffers, student_buffers)
     return alpha

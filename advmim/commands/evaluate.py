@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from advmim.commands import positive_int
+
 NAME = "evaluate"
 HELP = "evaluate a trained run on 3D volumes (Dice, Jaccard, HD95, ASD) and write a metrics JSON"
 
@@ -17,7 +19,11 @@ def add_arguments(parser):
                         help="paper: SSL4MIS (voxel HD95, empty prediction = 0); strict: mm + penalty")
     parser.add_argument("--split", choices=["test", "val", "val+test"], default="test",
                         help="volumes scored (val+test: both lists, as CTCT's paper reported)")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads")
+    parser.add_argument("--checkpoint", choices=["last", "best_val"], default="last",
+                        help="weights evaluated: last iteration (model.pt) or each network at its best "
+                        "validation Dice (model_best_val.pt, written when trained with "
+                        "evaluation.checkpoint: best_val) (default: last)")
+    parser.add_argument("--threads", type=positive_int, default=1, help="CPU threads")
 
 
 def run(args) -> int:
@@ -29,7 +35,8 @@ def run(args) -> int:
     check_outputs(files=[args.out], inputs=[args.model, args.data])
     torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    result = evaluate_to_file(args.model, args.data, args.out, mode=args.mode, split=args.split, device=device)
+    result = evaluate_to_file(args.model, args.data, args.out, mode=args.mode, split=args.split,
+                              device=device, checkpoint=args.checkpoint)
     for key, net in result["networks"].items():
         mean = net["mean"]
         print(f"{result['method']} [{key}] Dice {mean['dice']['mean']:.4f} HD95 {mean['hd95']['mean']:.2f}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from advmim.commands import positive_int
+
 NAME = "figures"
 HELP = "draw training curves, Dice vs labeled ratio and qualitative overlays (PNG + PDF)"
 KINDS = ("curves", "dice", "qualitative")
@@ -17,7 +19,7 @@ def add_arguments(parser):
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--kind", nargs="+", choices=KINDS, default=list(KINDS), help="figures to draw")
     parser.add_argument("--order", nargs="*", default=None, help="method order (as in the table)")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads for inference")
+    parser.add_argument("--threads", type=positive_int, default=1, help="CPU threads for inference")
 
 
 def run(args) -> int:

@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--network", help="network of a multi-network run (AdvMIM: S or C)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="where the network runs (auto: a GPU when present)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace outputs that exist already (default: refuse them)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda but no CUDA device is available")
     device = None if args.device == "auto" else torch.device(args.device)
-    predictor = Predictor(args.model, args.network, device)
+    predictor = Predictor(args.model, args.network, device, overwrite=args.overwrite)
     if batch:
         outputs = predictor.predict_dir(args.input_dir, args.output_dir)
     else:

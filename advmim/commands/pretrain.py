@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from advmim.commands import positive_int
+
 NAME = "pretrain-mim"
 HELP = "pretrain the Swin-UNet encoder by masked image modelling (SimMIM-style, no labels)"
 
@@ -16,7 +18,7 @@ def add_arguments(parser):
                         help="pretraining settings as a JSON object (advmim.config.pretrain_settings)")
     parser.add_argument("--out", required=True, type=Path,
                         help="encoder checkpoint to write (and a .json summary beside it)")
-    parser.add_argument("--threads", type=int, default=None, help="override settings: CPU threads")
+    parser.add_argument("--threads", type=positive_int, default=None, help="override settings: CPU threads")
     parser.add_argument("--no-progress", action="store_true", help="no progress output")
 
 
@@ -32,7 +34,7 @@ def run(args) -> int:
         settings = json.loads(args.settings)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"cannot read pretraining settings: {exc}") from exc
-    if args.threads:
+    if args.threads and isinstance(settings, dict):
         settings["threads"] = args.threads
     check_pretrain_settings(settings)
     check_outputs(files=[args.out, args.out.with_suffix(".json")], inputs=[args.data])

@@ -21,7 +21,7 @@ from scipy import ndimage
 from torch.utils.data import Dataset
 
 from advmim.data.splits import read_list, slice_patient
-from advmim.data.ssl4mis import slice_dir
+from advmim.data.ssl4mis import check_image, check_pair, slice_dir
 from advmim.errors import InputError
 
 
@@ -31,7 +31,7 @@ def _read_h5(path: Path, with_label: bool = True) -> tuple[np.ndarray, np.ndarra
     try:
         with h5py.File(path, "r") as f:
             image = np.asarray(f["image"], dtype=np.float32)
-            label = np.asarray(f["label"], dtype=np.uint8) if with_label else None
+            label = np.asarray(f["label"]) if with_label else None  # check_pair: integers, in range
             attrs = dict(f.attrs)
     except KeyError as exc:
         raise InputError(path, f"missing dataset {exc}") from exc
@@ -41,18 +41,17 @@ def _read_h5(path: Path, with_label: bool = True) -> tuple[np.ndarray, np.ndarra
 
 
 def load_volume(
-    data_dir: str | Path, case: str
+    data_dir: str | Path, case: str, num_classes: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float] | None]:
-    """(image zyx float32, label zyx uint8, spacing zyx mm) of ``DATA/data/<case>.h5``.
+    """(image zyx float32, label zyx uint8, spacing zyx mm) of ``DATA/data/<case>.h5``, checked
+    as every image is (:func:`advmim.data.ssl4mis.check_pair`: 3D, finite, not constant, labels
+    below ``num_classes``).
 
     Spacing is None for data imported in the original SSL4MIS form, which does not store it.
     """
     path = Path(data_dir) / "data" / f"{case}.h5"
     image, label, attrs = _read_h5(path)
-    if image.shape != label.shape or image.ndim != 3:
-        raise InputError(
-            path, f"image {image.shape} and label {label.shape} must be equal 3D shapes"
-        )
+    image, label = check_pair(image, label, path, path, num_classes or 256)
     spacing = attrs.get("spacing")
     return image, label, None if spacing is None else tuple(float(s) for s in spacing)
 
@@ -118,7 +117,8 @@ class SliceDataset(Dataset):
     :func:`advmim.data.ssl4mis.slice_dir`) loaded into memory at construction.
 
     ``dataset[i]`` uses a fixed per-item seed; ``dataset[(i, item_seed)]`` (what
-    :func:`batch_stream` asks for) draws a fresh augmentation from ``item_seed``.
+    :func:`batch_stream` asks for) draws a fresh augmentation from ``item_seed``. Every slice is
+    checked when loaded (2D, finite; labels below ``num_classes``), naming its file.
     """
 
     def __init__(
@@ -130,6 +130,7 @@ class SliceDataset(Dataset):
         seed: int = 0,
         with_label: bool = True,
         image_order: int = 0,
+        num_classes: int | None = None,
     ):
         if not names:
             raise InputError(data_dir, "no slices to load (empty list)")
@@ -139,7 +140,13 @@ class SliceDataset(Dataset):
         folder = slice_dir(data_dir)
         self.images, self.labels = [], []
         for name in self.names:
-            image, label, _ = _read_h5(folder / f"{name}.h5", with_label)
+            path = folder / f"{name}.h5"
+            image, label, _ = _read_h5(path, with_label)
+            if label is None:  # the checks every image gets (2D, finite); a slice may be constant
+                image = check_image(image, path, ndim=2, allow_constant=True)
+            else:
+                image, label = check_pair(image, label, path, path, num_classes or 256, ndim=2,
+                                          allow_constant=True)
             self.images.append(image)
             self.labels.append(label)
 

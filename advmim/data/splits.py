@@ -56,6 +56,12 @@ def read_list(path: str | Path) -> list[str]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise InputError(path, "list file not found") from exc
+    except NotADirectoryError:
+        above = next(p for p in path.parents if p.exists())
+        raise InputError(above, "is a file, not a folder (expected a preprocessed data folder "
+                                "in SSL4MIS form: docs/architecture.md)") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a folder, not a list file") from None
     except UnicodeDecodeError as exc:
         raise InputError(path, f"not a text file (byte {exc.start} is not UTF-8)") from exc
     names = [line.strip() for line in text.splitlines() if line.strip()]

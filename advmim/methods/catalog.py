@@ -77,12 +77,18 @@ CONSISTENCY_DEFAULTS = {"consistency": 0.1, "rampup_fraction": 1.0, "sup_scale":
 CONSISTENCY_RULES = {"consistency": (0.0, INF), "rampup_fraction": (0.0, INF), "sup_scale": (0.0, INF)}
 CONSISTENCY_HELP = {
     "consistency": "weight of the unsupervised term once ramped up",
-    "rampup_fraction": "fraction of the run over which that weight ramps up (SSL4MIS sigmoid)",
+    "rampup_fraction": "fraction of the run over which that weight ramps up (SSL4MIS sigmoid; "
+                       "1: its 200 x 150 of 30000 iterations)",
     "sup_scale": "factor of the supervised CE + Dice",
 }
-TEACHER_DEFAULTS = {**CONSISTENCY_DEFAULTS, "ema_decay": 0.99}
-TEACHER_RULES = {**CONSISTENCY_RULES, "ema_decay": (0.0, 1.0)}
-TEACHER_HELP = {**CONSISTENCY_HELP, "ema_decay": "EMA decay of the teacher's weights"}
+# ema_horizon_fraction null: SSL4MIS's absolute decay (0.99: a 100-iteration horizon, 1/300 of
+# its 30000 iterations); a number: a scale adaptation (docs/methods.md "Scale adaptations")
+TEACHER_DEFAULTS = {**CONSISTENCY_DEFAULTS, "ema_decay": 0.99, "ema_horizon_fraction": None}
+TEACHER_RULES = {**CONSISTENCY_RULES, "ema_decay": (0.0, 1.0), "ema_horizon_fraction": (0.0, 1.0)}
+TEACHER_HELP = {**CONSISTENCY_HELP, "ema_decay": "EMA decay of the teacher's weights",
+                "ema_horizon_fraction": "null: ema_decay as published; a number: the decay "
+                                        "1 - 1 / (fraction x iterations), a horizon of that "
+                                        "fraction of the run (overrides ema_decay)"}
 CPS_INITS = ("default", "kaiming_xavier")
 UAMT_NORMS = ("ssl4mis", "mean")
 SUPERVISED_ONLY = {"uses_unlabeled": False}

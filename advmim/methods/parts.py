@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from advmim.blocks.consistency import consistency_weight
-from advmim.blocks.ema import ema_update, make_teacher
+from advmim.blocks.ema import decay_for_horizon, ema_update, make_teacher
 from advmim.blocks.losses import ce_loss, dice_loss
 from advmim.methods.base import Method
 
@@ -71,5 +71,14 @@ class TeacherMethod(ConsistencyMethod):
         super().train_mode()
         self.nets["T"].train(self.teacher_train_mode)
 
+    def ema_decay(self) -> float:
+        """The teacher's EMA decay: ``ema_decay`` as published (an absolute horizon of
+        ``1 / (1 - decay)`` iterations), or with ``ema_horizon_fraction`` (a scale adaptation,
+        docs/methods.md) the decay whose horizon is that fraction of the run's iterations."""
+        fraction = self.params["ema_horizon_fraction"]
+        if fraction is None:
+            return self.params["ema_decay"]
+        return decay_for_horizon(fraction * self.settings["iterations"])
+
     def after_update(self, iteration: int) -> None:
-        ema_update(self.nets["T"], self.nets["C"], self.params["ema_decay"], iteration)
+        ema_update(self.nets["T"], self.nets["C"], self.ema_decay(), iteration)

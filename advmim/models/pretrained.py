@@ -22,6 +22,7 @@ from torch import nn
 
 from advmim.errors import ConfigError, InputError
 from advmim.models.settings import HOW_TO_GET, IMAGENET, SWIN_T_FILE, SWIN_T_URL
+from advmim.tensor_files import load_tensor_file
 
 # Swin-T: embed_dim 96, depths (2, 2, 6, 2), heads (3, 6, 12, 24), window 7, patch 4.
 SWIN_T_SHAPES = {
@@ -56,15 +57,7 @@ def read_state_dict(path: str | Path, with_layout: bool = False):
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"pretrained Swin weights not found: {path}. {HOW_TO_GET}")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            sd = load_file(str(path))
-        else:
-            sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any read failure is a bad input file
-        raise InputError(path, f"cannot read pretrained weights ({exc})") from exc
+    sd = load_tensor_file(path, "pretrained weights")
     layout = sd.get("layout") if isinstance(sd, dict) else None
     for key in ("model", "state_dict"):
         if isinstance(sd, dict) and isinstance(sd.get(key), dict):

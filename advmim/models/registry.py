@@ -10,7 +10,7 @@ from torch import nn
 from advmim.errors import ConfigError
 from advmim.models.discriminator import PatchDiscriminator
 from advmim.models.pretrained import load_swin_pretrained
-from advmim.models.settings import model_defaults, model_params
+from advmim.models.settings import model_defaults, model_params, size_problem
 from advmim.models.unet import UNet
 
 if TYPE_CHECKING:
@@ -22,8 +22,8 @@ def _build_unet(num_classes: int, img_size: int, in_channels: int, **params) -> 
         model = UNet(num_classes, in_channels=in_channels, **params)
     except ValueError as exc:
         raise ConfigError(f"unet: {exc}") from exc
-    if img_size % model.size_divisor:
-        raise ConfigError(f"unet: img_size {img_size} must be divisible by {model.size_divisor}")
+    if problem := size_problem("unet", img_size, params):
+        raise ConfigError(f"unet: {problem}")
     return model
 
 

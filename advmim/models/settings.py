@@ -49,3 +49,25 @@ def model_defaults(name: str) -> dict:
 def model_params(name: str) -> list[str]:
     """Settings accepted by ``build_model(name, ...)`` besides the fixed ones."""
     return sorted(NETWORK_SETTINGS[name])
+
+
+# The network of each reported network key (methods' cards: ``reported``).
+ARCH_OF_KEY = {"S": "swin_unet", "C": "unet"}
+
+
+def size_problem(name: str, img_size: int, params: dict | None = None) -> str | None:
+    """Why network ``name`` with settings ``params`` cannot take ``img_size`` x ``img_size``
+    inputs (None when it can): a U-Net halves the size at each of its len(channels) - 1 pools; a
+    Swin-UNet cuts patch_size patches, then halves the token grid at each of len(depths) - 1
+    merges."""
+    p = {**NETWORK_SETTINGS.get(name, {}), **(params or {})}
+    if name == "unet":
+        divisor, why = 2 ** (len(p["channels"]) - 1), f"2^{len(p['channels']) - 1} pools"
+    elif name == "swin_unet":
+        n = len(p["depths"])
+        divisor, why = p["patch_size"] * 2 ** (n - 1), f"patch_size {p['patch_size']} x 2^{n - 1} merges"
+    else:
+        return None
+    if img_size % divisor:
+        return f"img_size {img_size} must be divisible by {divisor} for {name} ({why})"
+    return None

@@ -69,6 +69,17 @@ def read_log(path: str | Path) -> dict[str, np.ndarray]:
     return {c: np.array([float(r[c]) if r[c] not in ("", None) else np.nan for r in rows]) for c in cols}
 
 
+def read_curves(run_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{term: (iterations, values)}`` of a run's train_log.csv and, when present, its
+    val_log.csv (validation Dice of ``evaluation.checkpoint: best_val``, as ``val dice_<net>``)."""
+    curves = {}
+    for name, prefix in (("train_log.csv", ""), ("val_log.csv", "val ")):
+        if (run_dir / name).is_file() or not prefix:
+            log = read_log(run_dir / name)
+            curves.update({prefix + c: (log["iteration"], v) for c, v in log.items() if c != "iteration"})
+    return curves
+
+
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
     """Trailing moving mean over ``window`` logged values (missing values skipped)."""
     return pd.Series(values).rolling(window, min_periods=1).mean().to_numpy()
@@ -82,24 +93,25 @@ def training_curves(runs: list[dict], out_dir: str | Path) -> list[Path]:
     written = []
     for name in dict.fromkeys(r["name"] for r in runs):
         group = [r for r in runs if r["name"] == name]
-        logs = [(r, read_log(r["dir"] / "train_log.csv")) for r in group]
-        terms = list(dict.fromkeys(c for _, log in logs for c in log if c not in ("iteration", "lr")))
+        logs = [(r, read_curves(r["dir"])) for r in group]
+        terms = list(dict.fromkeys(c for _, log in logs for c in log if c != "lr"))
         terms.append("lr")
         ncols = min(4, len(terms))
         nrows = -(-len(terms) // ncols)
         fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.5 * nrows), squeeze=False)
-        window = max(1, max(len(log["iteration"]) for _, log in logs) // 20)
+        window = max(1, max(len(log["lr"][0]) for _, log in logs) // 20)
         for ax, term in zip(axes.flat, terms, strict=False):
             for k, (r, log) in enumerate(logs):
                 if term not in log:
                     continue
                 colour = ROW_COLOURS[k % len(ROW_COLOURS)]
                 label = f"{r['labeled']} labeled, seed {r['seed']}"
-                if term == "lr":
-                    ax.plot(log["iteration"], log[term], lw=1.2, color=colour, label=label)
+                x, y = log[term]
+                if term == "lr" or term.startswith("val "):  # val Dice: a point per validation
+                    ax.plot(x, y, lw=1.2, color=colour, label=label, marker="." if term != "lr" else None)
                     continue
-                ax.plot(log["iteration"], log[term], lw=0.6, alpha=0.25, color=colour)
-                ax.plot(log["iteration"], smooth(log[term], window), lw=1.4, color=colour, label=label)
+                ax.plot(x, y, lw=0.6, alpha=0.25, color=colour)
+                ax.plot(x, smooth(y, window), lw=1.4, color=colour, label=label)
             ax.set_title(term, fontsize=9)
             ax.set_xlabel("iteration", fontsize=8)
             ax.tick_params(labelsize=7)

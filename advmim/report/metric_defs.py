@@ -89,10 +89,18 @@ def required_metrics() -> list[MetricDef]:
     return [m for m in METRICS.values() if not m.optional]
 
 
-def table_metrics(keys_present) -> list[MetricDef]:
-    """The metrics a table shows: every required one, and each optional one in ``keys_present``."""
+def table_metrics(keys_present, wanted: list[str] | None = None) -> list[MetricDef]:
+    """The metrics a table shows, in the order of ``wanted`` (``report.metrics``; None: every
+    defined one): each required one, and each optional one in ``keys_present``."""
+    from advmim.errors import ConfigError
+
     present = set(keys_present)
-    return [m for m in METRICS.values() if not m.optional or m.key in present]
+    wanted = list(METRICS) if wanted is None else wanted
+    unknown = [k for k in wanted if k not in METRICS]
+    if unknown:
+        raise ConfigError(f"report/metrics: unknown metric {', '.join(map(repr, unknown))}; "
+                          f"defined: {', '.join(METRICS)}")
+    return [METRICS[k] for k in wanted if not METRICS[k].optional or k in present]
 
 
 def primary() -> MetricDef:

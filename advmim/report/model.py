@@ -177,7 +177,7 @@ def _record(base: dict, r: pd.Series, columns: list[Column], cells: list, source
 
 def build_table(runs: pd.DataFrame, method_order: list[str], title: str, cls: str = "mean",
                 labels: dict | None = None, tests: pd.DataFrame | None = None,
-                refs: pd.DataFrame | None = None) -> Table:
+                refs: pd.DataFrame | None = None, metric_keys: list[str] | None = None) -> Table:
     """The table of one class (or the class mean) from :func:`advmim.report.collect.run_frame`.
 
     ``tests`` (:func:`advmim.report.stats.compare`) marks the primary metric's cells; ``refs``
@@ -188,7 +188,7 @@ def build_table(runs: pd.DataFrame, method_order: list[str], title: str, cls: st
     summary = summarise(runs, cls)
     mode = str(runs["mode"].iloc[0])
     dataset = runs["dataset"].iloc[0]
-    metrics = table_metrics(runs.columns)
+    metrics = table_metrics(runs.columns, metric_keys)
     srcs = sources(refs, dataset) if cls == "mean" else []
     keys = ordered_rows(summary, method_order, list(labels))
     ratios = sorted(summary["labeled"].unique())

@@ -124,9 +124,10 @@ def render_tables(runs: pd.DataFrame, config: dict, method_order: list[str], tit
     from advmim.report.html import html_page
     from advmim.report.latex import latex_table
 
-    main = build_table(runs, method_order, title, labels=labels, tests=tests, refs=refs)
+    keys = config.get("report", {}).get("metrics")
+    main = build_table(runs, method_order, title, labels=labels, tests=tests, refs=refs, metric_keys=keys)
     main.footnote = full_footnote(runs, config, main, tests_note)
-    per_class = [build_table(runs, method_order, title, cls=cls, labels=labels)
+    per_class = [build_table(runs, method_order, title, cls=cls, labels=labels, metric_keys=keys)
                  for cls in config["dataset"]["class_names"]]
     md = [f"# {markdown_escape(title)}\n", main.render(MarkdownFormat())]
     md += [part for t in per_class for part in (f"\n## {markdown_escape(t.cls)}\n", t.render(MarkdownFormat()))]

@@ -9,6 +9,7 @@ import torch
 
 from advmim.errors import InputError
 from advmim.io import write_bytes
+from advmim.tensor_files import load_tensor_file
 
 
 def save_checkpoint(path: str | Path, state: dict) -> None:
@@ -23,14 +24,9 @@ def save_checkpoint(path: str | Path, state: dict) -> None:
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint written by :func:`save_checkpoint`, naming the file on failure."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "checkpoint not found")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as exc:  # torch raises many types for truncated/corrupt files
-        raise InputError(path, f"cannot read checkpoint ({type(exc).__name__}: {exc})") from exc
+    """Load a checkpoint written by :func:`save_checkpoint` (tensors and plain data only, see
+    :mod:`advmim.tensor_files`), naming the file on failure."""
+    state = load_tensor_file(path, "checkpoint", map_location)
     if not isinstance(state, dict):
         raise InputError(path, "not an advmim checkpoint (expected a dict)")
     return state

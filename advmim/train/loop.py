@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import os
 import signal
 import sys
@@ -16,18 +14,23 @@ import torch
 
 from advmim.blocks.schedule import poly_lr
 from advmim.blocks.seeding import derive_seed, seed_everything
-from advmim.data.splits import read_list
-from advmim.errors import AdvmimError, ConfigError, Interrupted
+from advmim.data.splits import read_list, slice_patient
+from advmim.errors import AdvmimError, Interrupted
 from advmim.io import write_json, write_text
 from advmim.methods import Batch, get_method, load_plugins
 from advmim.train.checkpoint import load_checkpoint, save_checkpoint
+from advmim.train.data_identity import check_data_folder, data_identity
 from advmim.train.gpu import peak_memory_mb
+from advmim.train.memory_check import check_step_fits
+from advmim.train.monitor import LOG_FILE, TENSORBOARD_DIR, Logger, TensorBoard, TrainLog
 from advmim.train.precision import amp_dtype, autocast, grad_scaler
 from advmim.train.sampling import EpochSampler
+from advmim.train.validation import Validator
 
 # Settings that may differ between an interrupted run and its resumption.
 RESUME_FREE_KEYS = {"device", "threads", "checkpoint_every", "gpu_jobs_per_device"}
 MODEL_FILE = "model.pt"
+DRAW_FILE = "labeled_patients.list"  # the labeled patients of a per-seed draw (labeled_draws)
 LAST_CHECKPOINT = Path("ckpt") / "last.pt"
 # A hard link to the finished model.pt, kept when the run ends: if the workflow did not accept
 # model.pt (e.g. Snakemake interrupted just then and --rerun-incomplete deletes it), the rerun
@@ -35,23 +38,48 @@ LAST_CHECKPOINT = Path("ckpt") / "last.pt"
 FINAL_CHECKPOINT = Path("ckpt") / "final.pt"
 
 
-def training_sets(settings: dict, data_dir: Path):
-    """The labeled and unlabeled slice datasets of a run (unlabeled is None when unused)."""
-    from advmim.data.slices import SliceDataset, labeled_slice_names, unlabeled_slice_names
+def training_names(settings: dict, data_dir: Path) -> tuple[list[str], list[str] | None]:
+    """Names of the labeled and unlabeled training slices of a run (unlabeled None when unused)."""
+    from advmim.data.slices import labeled_slice_names, unlabeled_slice_names
 
     load_plugins(settings.get("plugins"))
     cls = get_method(settings["method"])
-    data_dir = Path(data_dir)
-    size = settings["img_size"]
+    data_dir = check_data_folder(data_dir, settings["num_classes"])
     if cls.all_labels:
         names = read_list(data_dir / "train_slices.list")
     else:
         names = labeled_slice_names(data_dir, settings["labeled"], settings.get("labeled_draw_seed"))
-    labeled = SliceDataset(data_dir, names, size, with_label=True)
+    return names, unlabeled_slice_names(data_dir, names) if cls.uses_unlabeled else None
+
+
+def training_sets(settings: dict, data_dir: Path):
+    """The labeled and unlabeled slice datasets of a run (unlabeled is None when unused)."""
+    from advmim.data.slices import SliceDataset
+
+    names, unlabeled_names = training_names(settings, data_dir)
+    size = settings["img_size"]
+    labeled = SliceDataset(data_dir, names, size, with_label=True, num_classes=settings["num_classes"])
     unlabeled = None
-    if cls.uses_unlabeled:
-        unlabeled = SliceDataset(data_dir, unlabeled_slice_names(data_dir, names), size, with_label=False)
+    if unlabeled_names is not None:
+        unlabeled = SliceDataset(data_dir, unlabeled_names, size, with_label=False)
     return labeled, unlabeled
+
+
+def run_data_identity(settings: dict, data_dir: Path) -> str:
+    """:func:`advmim.train.data_identity.data_identity` of the slices this run trains on."""
+    from advmim.data.ssl4mis import slice_dir
+
+    names, unlabeled_names = training_names(settings, data_dir)
+    folder = slice_dir(data_dir)
+    return data_identity(data_dir, [folder / f"{n}.h5" for n in [*names, *(unlabeled_names or [])]])
+
+
+def check_same_data(state: dict, identity: str, path: Path, data_dir: Path) -> None:
+    """Refuse a checkpoint trained on another data folder (one without a record: accepted)."""
+    if state.get("data", identity) != identity:
+        raise AdvmimError(f"{path}: checkpoint was trained on other data than {data_dir} "
+                          "(dataset.json or training slices differ); use the same --data, or "
+                          "delete the run folder to start again")
 
 
 def make_batch(dataset, sampler: EpochSampler, iteration: int, device, augmentation: str = "ssl4mis"):
@@ -70,28 +98,11 @@ def make_batch(dataset, sampler: EpochSampler, iteration: int, device, augmentat
     return x, y
 
 
-# Run settings every training needs (advmim.config.run_settings writes them): key -> minimum.
-REQUIRED_INTS = {"seed": 0, "labeled": 1, "iterations": 1, "img_size": 1, "batch_labeled": 1,
-                 "batch_unlabeled": 1, "num_classes": 2}
-REQUIRED_OTHER = ("dataset", "method", "class_names", "lr")
+def check_settings(settings, source: str = "run settings") -> dict:
+    """Run settings checked against the schema, defaults filled (:func:`advmim.schema.check_run_settings`)."""
+    from advmim.schema import check_run_settings
 
-
-def check_settings(settings) -> dict:
-    """Run settings with every required key of the right type (one ConfigError lists them all)."""
-    if not isinstance(settings, dict):
-        raise ConfigError(f"run settings: expected a JSON object, got {type(settings).__name__}")
-    missing = [k for k in (*REQUIRED_INTS, *REQUIRED_OTHER) if k not in settings]
-    problems = [f"missing key(s) {', '.join(missing)} (see advmim.config.run_settings)"] if missing else []
-    for key, low in REQUIRED_INTS.items():
-        value = settings.get(key, low)
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            problems.append(f"{key} must be an integer >= {low}, got {value!r}")
-    lr = settings.get("lr", 1.0)
-    if isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0:
-        problems.append(f"lr must be a number > 0, got {lr!r}")
-    if problems:
-        raise ConfigError("run settings: " + "; ".join(problems))
-    return settings
+    return check_run_settings(settings, source)
 
 
 def _comparable(settings: dict) -> dict:
@@ -110,56 +121,20 @@ def _link(src: Path, dst: Path) -> None:
         write_bytes(dst, src.read_bytes())
 
 
-def _restore_finished(settings: dict, run_dir: Path) -> Path | None:
+def _restore_finished(settings: dict, run_dir: Path, identity: str, data_dir: Path) -> Path | None:
     """model.pt again from ckpt/final.pt of a finished run with the same settings, else None."""
     final, model = run_dir / FINAL_CHECKPOINT, run_dir / MODEL_FILE
     if not final.is_file():
         return None
-    if _comparable(load_checkpoint(final)["settings"]) != _comparable(settings):
+    state = load_checkpoint(final)
+    if _comparable(state["settings"]) != _comparable(settings):
         final.unlink()
         return None
+    check_same_data(state, identity, final, data_dir)
     _link(final, model)
     print(f"{model}: restored from {final} (this run had finished; delete the run folder to "
           "train it again)", file=sys.stderr, flush=True)
     return model
-
-
-class Logger:
-    """Progress on the terminal (rich bar) or plain lines in a log file."""
-
-    def __init__(self, total: int, start: int, title: str, enabled: bool = True):
-        self.total, self.title, self.enabled = total, title, enabled
-        self.tty = enabled and sys.stderr.isatty()
-        self.t0 = time.perf_counter()
-        self.start = start
-        self._progress = None
-        if self.tty:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TimeRemainingColumn(), TextColumn("{task.fields[info]}"), transient=False,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task(title, total=total, completed=start, info="")
-
-    def update(self, iteration: int, losses: dict[str, float], lr: float) -> None:
-        info = f"loss {losses.get('loss', float('nan')):.4f} lr {lr:.2e}"
-        if self._progress is not None:
-            self._progress.update(self._task, completed=iteration + 1, info=info)
-        elif self.enabled and ((iteration + 1) % max(1, self.total // 20) == 0 or iteration + 1 == self.total):
-            rate = (iteration + 1 - self.start) / max(time.perf_counter() - self.t0, 1e-9)
-            print(f"[{self.title}] it {iteration + 1}/{self.total} {info} ({rate:.1f} it/s)", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
 
 
 class StopRequest:
@@ -190,17 +165,6 @@ class StopRequest:
             signal.signal(sig, handler)
 
 
-def write_log_csv(path: Path, rows: list[dict]) -> None:
-    keys: list[str] = []
-    for row in rows:
-        keys.extend(k for k in row if k not in keys)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=keys)
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text(path, buf.getvalue())
-
-
 def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: torch.device | None = None,
           progress: bool = True, stop_after: int | None = None) -> Path:
     """Train one run; resume from ``run_dir/ckpt/last.pt`` when present. Returns the model path.
@@ -212,9 +176,11 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
     model_path = run_dir / MODEL_FILE
     if model_path.exists():
         raise AdvmimError(f"{model_path}: a finished model is already there; refusing to overwrite it")
-    if (restored := _restore_finished(settings, run_dir)) is not None:
+    identity = run_data_identity(settings, Path(data_dir))
+    if (restored := _restore_finished(settings, run_dir, identity, Path(data_dir))) is not None:
         return restored
     device = device or torch.device("cpu")
+    check_step_fits(settings, device)
     torch.set_num_threads(int(settings["threads"]))
     seed = int(settings["seed"])
     seed_everything(seed)
@@ -225,13 +191,16 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     labeled, unlabeled = training_sets(settings, data_dir)
+    if settings.get("labeled_draw_seed") is not None:  # labeled_draws: per_seed: record the draw
+        patients = dict.fromkeys(slice_patient(name) for name in labeled.names)
+        write_text(run_dir / DRAW_FILE, "".join(f"{p}\n" for p in patients))
     lab_sampler = EpochSampler(len(labeled), settings["batch_labeled"], seed, "labeled")
     unl_sampler = (
         EpochSampler(len(unlabeled), settings["batch_unlabeled"], seed, "unlabeled") if unlabeled else None
     )
 
     ckpt_path = run_dir / LAST_CHECKPOINT
-    start, rows = 0, []
+    start, rows, resumed = 0, [], {}
     if ckpt_path.exists():
         state = load_checkpoint(ckpt_path, map_location=device)
         if _comparable(state["settings"]) != _comparable(settings):
@@ -239,8 +208,9 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
                 f"{ckpt_path}: checkpoint was written with other settings; "
                 "delete the run folder to start again"
             )
+        check_same_data(state, identity, ckpt_path, Path(data_dir))
         method.load_state_dict(state["method"])
-        start, rows = state["iteration"], state["log"]
+        start, rows, resumed = state["iteration"], state["log"], state.get("validation")
         if progress:
             print(f"resuming from iteration {start} ({ckpt_path})", file=sys.stderr, flush=True)
     write_json(run_dir / "config.json", settings)
@@ -250,6 +220,9 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
     augmentation = settings["augmentation"]
     title = f"{settings['method']} L={settings['labeled']} seed={seed}"
     logger = Logger(total, start, title, enabled=progress)
+    log = TrainLog(run_dir / LOG_FILE, rows)
+    board = TensorBoard(run_dir / TENSORBOARD_DIR, start)
+    validator = Validator.create(settings, data_dir, run_dir, device, resumed)
     method.train_mode()
     t_start = time.perf_counter()
     with StopRequest() as stop:
@@ -268,27 +241,39 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
                     losses = method.train_step(Batch(xl, yl, xu), it)
                 _check_finite(losses, it, run_dir)
                 rows.append({"iteration": it + 1, "lr": lr, **losses})
+                log.append(rows[-1])
+                board.add("train", rows[-1], it + 1)
                 logger.update(it, losses, lr)
+                if validator is not None and validator.due(it + 1):
+                    scores = validator.validate(method, it + 1)
+                    board.add("val", {f"dice_{k}": v for k, v in scores.items()}, it + 1)
+                    logger.line(f"it {it + 1} val Dice " + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))
                 stopping = stop.signum is not None and it + 1 < total
                 if stopping or ((it + 1) % every == 0 and it + 1 < total):
-                    save_checkpoint(ckpt_path, {"iteration": it + 1, "settings": settings,
-                                                "method": method.state_dict(), "log": rows})
-                    write_log_csv(run_dir / "train_log.csv", rows)
+                    save_checkpoint(ckpt_path, {"iteration": it + 1, "settings": settings, "data": identity,
+                                                "method": method.state_dict(), "log": rows,
+                                                "validation": validator and validator.state()})
                 if stopping:
                     raise Interrupted(stop.signum, f"checkpoint of iteration {it + 1} written to "
                                       f"{ckpt_path}; run the same command again to resume")
         finally:
             logger.close()
+            log.close()
+            board.close()
+            if validator is not None:
+                validator.close()
         # a signal from here on is noted only: the finished model is written
-        write_log_csv(run_dir / "train_log.csv", rows)
         nets = {k: v.state_dict() for k, v in method.eval_networks().items()}
         info = {"device": str(device), "amp": str(dtype) if dtype else "off",
                 "train_seconds": round(time.perf_counter() - t_start, 3), "iterations_run": total - start,
                 "peak_memory_mb": round(peak_memory_mb(device), 1)}
         write_json(run_dir / "run_info.json", info)
         print(f"peak memory {info['peak_memory_mb']} MiB on {device}", file=sys.stderr, flush=True)
-        save_checkpoint(model_path, {"settings": settings, "nets": nets, "iterations": total,
-                                     "architectures": method.architectures(), **info})
+        final = {"settings": settings, "data": identity, "nets": nets, "iterations": total,
+                 "architectures": method.architectures(), **info}
+        if validator is not None:  # before model.pt: a finished run always has both
+            validator.save_best(final)
+        save_checkpoint(model_path, final)
         _link(model_path, run_dir / FINAL_CHECKPOINT)
         ckpt_path.unlink(missing_ok=True)
     return model_path

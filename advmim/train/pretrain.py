@@ -59,18 +59,11 @@ def encoder_state(swin: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in swin.state_dict().items() if k.startswith(ENCODER_PREFIXES)}
 
 
-REQUIRED = ("dataset", "img_size", "swin_unet", "threads", "device", "pretrain")
-
-
 def check_pretrain_settings(settings) -> dict:
-    """Pretraining settings with every key advmim.config.pretrain_settings writes."""
-    if not isinstance(settings, dict):
-        raise ConfigError(f"pretraining settings: expected a JSON object, got {type(settings).__name__}")
-    missing = [k for k in REQUIRED if k not in settings]
-    if missing:
-        raise ConfigError(f"pretraining settings: missing key(s) {', '.join(missing)} "
-                          "(see advmim.config.pretrain_settings)")
-    return settings
+    """Pretraining settings checked against the schema (:func:`advmim.schema.check_pretrain_settings`)."""
+    from advmim.schema import check_pretrain_settings as check
+
+    return check(settings)
 
 
 def pretrain_mim(settings: dict, data_dir: str | Path, out: str | Path, device: torch.device | None = None,

@@ -5,11 +5,10 @@ import shlex
 import sys
 from types import SimpleNamespace
 
+from advmim import runs
+from advmim.config import check_data_source, mim_pretrainings, type_overrides, validate_config
 from advmim.data.registry import get_dataset
-from advmim.config import (MIM, check_data_source, mim_pretrainings, pretrain_key, pretrain_settings,
-                           run_settings, type_overrides, validate_config)
 from advmim.jobs import run_identity, train_jobs, training_uses_gpu
-from advmim.models.settings import IMAGENET, SWIN_T_FILE
 
 type_overrides(config, workflow.config_settings.config)  # --config values: strings -> YAML
 validate_config(config, source="workflow config")
@@ -28,25 +27,12 @@ os.environ["ADVMIM_ROOT"] = REPO
 
 # 1 when training jobs will run on a GPU (declared as resources: gpu=1), else 0
 TRAIN_GPU = int(training_uses_gpu(config["training"]["device"]))
-SWIN_WEIGHTS = f"{R}/pretrained/{SWIN_T_FILE}"  # pretrained: imagenet, downloaded once
-
-
-def mim_file(pretraining):
-    """The encoder file rule pretrain_mim writes for one pretraining's settings."""
-    return f"{R}/pretrained/{pretraining['dataset']}/mim_{pretrain_key(pretraining)}.pt"
+SWIN_WEIGHTS = runs.swin_weights_file(config)  # pretrained: imagenet, downloaded once
 
 
 def run_config(wildcards):
-    """run_settings of one run, with pretrained: imagenet resolved to the downloaded file and
-    pretrained: mim to the masked-image-modelling encoder of its settings."""
-    method, variant = run_identity(config, wildcards.run)
-    settings = run_settings(config, method, int(wildcards.labeled), int(wildcards.seed), variant)
-    swin = settings.get("models", {}).get("swin_unet", {})
-    if swin.get("pretrained") == IMAGENET:
-        swin["pretrained"] = SWIN_WEIGHTS
-    elif swin.get("pretrained") == MIM:
-        swin["pretrained"] = mim_file(pretrain_settings(config, settings))
-    return settings
+    """Settings of one run (advmim.runs.job_settings: what `advmim train --configfile` builds)."""
+    return runs.job_settings(config, wildcards.run, int(wildcards.labeled), int(wildcards.seed))
 
 
 MIM_PRETRAININGS = mim_pretrainings(config)  # key -> settings of rule pretrain_mim
@@ -71,9 +57,9 @@ def weights_options():
     """`advmim download-weights` options from models.swin_unet.pretrained_sha256 and
     pretrained_url (a mirror; default: the official release asset)."""
     swin = config.get("models", {}).get("swin_unet", {})
-    options = [f"--sha256 {swin['pretrained_sha256']}"] if swin.get("pretrained_sha256") else []
-    options += [f"--url '{swin['pretrained_url']}'"] if swin.get("pretrained_url") else []
-    return " ".join(options)
+    options = ["--sha256", swin["pretrained_sha256"]] if swin.get("pretrained_sha256") else []
+    options += ["--url", swin["pretrained_url"]] if swin.get("pretrained_url") else []
+    return shlex.join(options)
 
 
 def run_files(pattern, target):

@@ -17,7 +17,7 @@ rule raw_data:
     benchmark:
         f"{R}/benchmarks/raw_data_{{dataset}}.tsv"
     shell:
-        "advmim {params.command} --out {params.out} > {log} 2>&1"
+        "advmim {params.command} --out {params.out:q} > {log:q} 2>&1"
 
 
 localrules:
@@ -40,7 +40,7 @@ rule download_weights:
     benchmark:
         f"{R}/benchmarks/download_weights.tsv"
     shell:
-        "advmim download-weights swin-t --out {output} {params.options} --no-progress 2>&1 | tee {log}"
+        "advmim download-weights swin-t --out {output:q} {params.options} --no-progress 2>&1 | tee {log:q}"
 
 
 if PREPROCESSED_DIR:
@@ -53,7 +53,7 @@ if PREPROCESSED_DIR:
         output:
             directory(f"{R}/data/{{dataset}}"),
         params:
-            labeled=" ".join(map(str, config["labeled"])),
+            labeled=[str(n) for n in config["labeled"]],
         conda:
             CONDA_ENV
         log:
@@ -61,8 +61,8 @@ if PREPROCESSED_DIR:
         benchmark:
             f"{R}/benchmarks/prepare_ssl4mis_{{dataset}}.tsv"
         shell:
-            "advmim prepare-ssl4mis {input.src} --out {output} --dataset {wildcards.dataset} "
-            "--labeled {params.labeled} > {log} 2>&1"
+            "advmim prepare-ssl4mis {input.src:q} --out {output:q} --dataset {wildcards.dataset:q} "
+            "--labeled {params.labeled:q} > {log:q} 2>&1"
 
 else:
 
@@ -80,5 +80,5 @@ else:
         benchmark:
             f"{R}/benchmarks/convert_{{dataset}}.tsv"
         shell:
-            "advmim convert {wildcards.dataset} --raw {input.raw} --out {output} "
-            "{params.options} > {log} 2>&1"
+            "advmim convert {wildcards.dataset:q} --raw {input.raw:q} --out {output:q} "
+            "{params.options} > {log:q} 2>&1"

@@ -10,6 +10,7 @@ rule evaluate:
     params:
         mode=config["evaluation"]["mode"],
         split=config["evaluation"]["split"],
+        checkpoint=config["evaluation"]["checkpoint"],
     threads: 1
     conda:
         CONDA_ENV
@@ -18,5 +19,6 @@ rule evaluate:
     benchmark:
         f"{R}/benchmarks/evaluate/{{dataset}}/{{run}}_L{{labeled}}_seed{{seed}}.tsv"
     shell:
-        "advmim evaluate --model {input.model} --data {input.data} --out {output} "
-        "--mode {params.mode} --split {params.split} --threads {threads} > {log} 2>&1"
+        "advmim evaluate --model {input.model:q} --data {input.data:q} --out {output:q} "
+        "--mode {params.mode:q} --split {params.split:q} --checkpoint {params.checkpoint:q} "
+        "--threads {threads} > {log:q} 2>&1"

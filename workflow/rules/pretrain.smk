@@ -21,5 +21,5 @@ rule pretrain_mim:
     benchmark:
         f"{R}/benchmarks/pretrain/{{dataset}}/mim_{{key}}.tsv"
     shell:
-        "advmim pretrain-mim --data {input.data} --settings {params.settings:q} "
-        "--out {output.weights} --threads {threads} > {log} 2>&1"
+        "advmim pretrain-mim --data {input.data:q} --settings {params.settings:q} "
+        "--out {output.weights:q} --threads {threads} > {log:q} 2>&1"

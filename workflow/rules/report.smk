@@ -32,8 +32,8 @@ rule table:
     benchmark:
         f"{R}/benchmarks/table_{DATASET}.tsv"
     shell:
-        "advmim table --kind main --config-json {params.config:q} --metrics {input.metrics} "
-        "--references {input.refs} --stats-out {output.stats} --out {output.md} 2>&1 | tee {log}"
+        "advmim table --kind main --config-json {params.config:q} --metrics {input.metrics:q} "
+        "--references {input.refs:q} --stats-out {output.stats:q} --out {output.md:q} 2>&1 | tee {log:q}"
 
 
 # What DVC tracks as metrics and plots (docs/dvc.md): a flat summary (mean Dice/HD95 per
@@ -52,8 +52,8 @@ rule metrics_summary:
     benchmark:
         f"{R}/benchmarks/metrics_summary_{DATASET}.tsv"
     shell:
-        "advmim summarize --metrics {input.metrics} --out {output.summary} "
-        "--curves {output.curves} --runs {input.models} > {log} 2>&1"
+        "advmim summarize --metrics {input.metrics:q} --out {output.summary:q} "
+        "--curves {output.curves:q} --runs {input.models:q} > {log:q} 2>&1"
 
 
 rule ablation_table:
@@ -74,8 +74,8 @@ rule ablation_table:
     benchmark:
         f"{R}/benchmarks/ablation_table_{DATASET}.tsv"
     shell:
-        "advmim table --kind ablation --config-json {params.config:q} --metrics {input.metrics} "
-        "--references {input.refs} --out {output.md} 2>&1 | tee {log}"
+        "advmim table --kind ablation --config-json {params.config:q} --metrics {input.metrics:q} "
+        "--references {input.refs:q} --out {output.md:q} 2>&1 | tee {log:q}"
 
 
 rule ablations:
@@ -103,7 +103,7 @@ rule figures:
         ],
     params:
         out=lambda w, output: os.path.dirname(output.dice[0]),
-        order=" ".join(config["methods"]),
+        order=config["methods"],
     threads: 1
     conda:
         CONDA_ENV
@@ -112,5 +112,5 @@ rule figures:
     benchmark:
         f"{R}/benchmarks/figures_{DATASET}.tsv"
     shell:
-        "advmim figures --metrics {input.metrics} --runs {input.models} --data {input.data} "
-        "--order {params.order} --out {params.out} --threads {threads} > {log} 2>&1"
+        "advmim figures --metrics {input.metrics:q} --runs {input.models:q} --data {input.data:q} "
+        "--order {params.order:q} --out {params.out:q} --threads {threads} > {log:q} 2>&1"
