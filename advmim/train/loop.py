@@ -25,7 +25,6 @@ from advmim.train.memory_check import check_step_fits
 from advmim.train.monitor import LOG_FILE, TENSORBOARD_DIR, Logger, TensorBoard, TrainLog
 from advmim.train.precision import amp_dtype, autocast, grad_scaler
 from advmim.train.sampling import EpochSampler
-from advmim.train.validation import Validator
 
 # Settings that may differ between an interrupted run and its resumption.
 RESUME_FREE_KEYS = {"device", "threads", "checkpoint_every", "gpu_jobs_per_device"}
@@ -222,6 +221,9 @@ def train(settings: dict, data_dir: str | Path, run_dir: str | Path, device: tor
     logger = Logger(total, start, title, enabled=progress)
     log = TrainLog(run_dir / LOG_FILE, rows)
     board = TensorBoard(run_dir / TENSORBOARD_DIR, start)
+
+    from advmim.train.validation import Validator  # evaluation code (scipy): not at import time
+
     validator = Validator.create(settings, data_dir, run_dir, device, resumed)
     method.train_mode()
     t_start = time.perf_counter()
