@@ -113,6 +113,7 @@ def main(argv=None) -> None:
         f"{args.threads} threads, {device}; load {load_average()}; {machine(device)}",
         flush=True,
     )
+    load = load_average()  # stored with --record: a loaded machine gives pessimistic step times
     times = time_steps(method, batch, args.iters, args.warmup, amp=args.amp)
     for k, t in enumerate(times):
         print(f"iter {k}: {t * 1000:.1f} ms", flush=True)
@@ -138,6 +139,7 @@ def main(argv=None) -> None:
             "ms_per_iter": round(ms, 1),
             "iters": args.iters,
             "date": date.today().isoformat(),
+            "load_at_start": load,
             "command": "python benchmarks/train_step.py " + " ".join(sys.argv[1:] if argv is None else argv),
         })
     print(f"ms_per_iter={ms:.1f} peak_rss_mb={rss:.1f} peak_mem_mb={peak:.1f}")

@@ -73,3 +73,21 @@ def test_a_mismatched_state_dict_is_refused():
     other = SGD(nn.Linear(2, 2).parameters(), lr=0.1, momentum=0.9)
     with pytest.raises(ValueError, match="parameter groups"):
         opt.load_state_dict(other.state_dict())
+
+
+def test_grad_scaler_steps_it_like_torch_sgd():
+    """fp16 training on a GPU steps the optimisers through torch.amp.GradScaler (duck-typed)."""
+    nets = [_net(), _net()]
+    opts = [SGD(nets[0].parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4),
+            torch.optim.SGD(nets[1].parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)]
+    for net, opt in zip(nets, opts, strict=True):
+        scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+        for it in range(3):
+            x = torch.rand(2, 1, 6, 6, generator=torch.Generator().manual_seed(it))
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(net[:4](x).square().mean()).backward()
+            scaler.unscale_(opt)
+            scaler.step(opt)
+            scaler.update()
+    for a, b in zip(nets[0].parameters(), nets[1].parameters(), strict=True):
+        assert torch.equal(a, b)
