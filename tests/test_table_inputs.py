@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from html import escape
 from pathlib import Path
 
@@ -94,7 +95,7 @@ def test_reference_text_reaches_no_renderer_as_markup(source, tmp_path):
     refs.write_text(HEADER.rstrip("\n") + ",protocol\n"
                     f"phantom,advmim,2,dice,91.5,\"{source}\",\"{source}\"\n")
     out = tmp_path / "t" / "phantom.md"
-    proc = subprocess.run(["advmim", "table", "--config-json", _config(METHODS), "--metrics", *map(str, files),
+    proc = subprocess.run([str(Path(sys.executable).parent / "advmim"), "table", "--config-json", _config(METHODS), "--metrics", *map(str, files),
                            "--out", str(out), "--references", str(refs)], capture_output=True, text=True,
                           env={k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")})
     assert proc.returncode == 0, proc.stderr
