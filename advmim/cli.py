@@ -7,17 +7,17 @@ and ``run(args) -> int``. Modules are discovered, so adding a command is adding 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import os
 import pkgutil
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from advmim import __version__
-from advmim.errors import AdvmimError, Interrupted
+from advmim.errors import AdvmimError
 from advmim.host_memory import reuse_freed_memory
+from advmim.signals import delivered, sigterm_raises
 
 
 def _command_modules():
@@ -58,24 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _raise_interrupted(signum, frame):
-    raise Interrupted(signum)
-
-
-@contextlib.contextmanager
-def sigterm_raises() -> Iterator[None]:
-    """SIGTERM raises :class:`Interrupted` (like SIGINT's KeyboardInterrupt), so cleanup runs."""
-    try:
-        previous = signal.signal(signal.SIGTERM, _raise_interrupted)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     reuse_freed_memory()
@@ -91,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit flush too
         return 128 + signal.SIGPIPE
     except KeyboardInterrupt as exc:
+        delivered()
         signum = getattr(exc, "signum", signal.SIGINT)
         detail = getattr(exc, "detail", "") or "no half-written output was left behind"
         print(f"advmim {args.command}: error: interrupted by {signal.Signals(signum).name}; "

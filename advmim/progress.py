@@ -8,6 +8,8 @@ import sys
 import time
 from typing import TextIO
 
+from advmim.signals import raise_if_pending
+
 _UNIT_PREFIXES = ("", "k", "M", "G", "T")
 
 
@@ -72,7 +74,8 @@ class Progress:
     def update(self, *, completed: float | None = None, advance: float = 0,
                total: float | None = None, info: str = "") -> None:  # fmt: skip
         """Set or advance the amount done (and the total, once known); ``info`` (e.g. the loss)
-        goes at the end of the line."""
+        goes at the end of the line. A SIGTERM whose exception was swallowed is raised here."""
+        raise_if_pending()
         if total is not None:
             self.total = total
         if completed is not None:

@@ -80,6 +80,29 @@ def test_sigterm_during_convert_leaves_nothing(bigger_raw, tmp_path):
     assert not out.exists() and not _temporaries(tmp_path)
 
 
+def test_a_sigterm_swallowed_by_a_del_callback_is_raised_at_the_next_progress_step():
+    """CI once saw convert finish with exit 0 after SIGTERM: the handler's exception was raised
+    inside a weakref callback, where Python ignores it (and printed a traceback). The signal stays pending, unprinted,
+until reported."""
+    from advmim.errors import Interrupted
+    from advmim.progress import Progress
+    from advmim.signals import delivered, sigterm_raises
+
+    class SwallowsTheSignal:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.5)  # the handler runs here; its exception is "ignored"
+
+    try:
+        with sigterm_raises():
+            SwallowsTheSignal()
+            with pytest.raises(Interrupted), Progress("work", total=2, enabled=False) as bar:
+                bar.update(advance=1)
+    finally:
+        delivered()
+    Progress("later work", total=1, enabled=False).update(advance=1)  # nothing pending any more
+
+
 def test_stale_temporaries_of_killed_runs_are_swept(bigger_raw, tmp_path):
     dead = subprocess.Popen(["true"])
     dead.wait()
