@@ -53,7 +53,7 @@ def job_commands(tree: Path, method: str, data: Path, work: Path) -> tuple[list[
     train = [*advmim, "train", "--data", str(data), "--settings-file", str(work / "settings.json"),
              "--out", str(run), "--no-progress"]
     evaluate = [*advmim, "evaluate", "--model", str(run / "model.pt"), "--data", str(data),
-                "--out", str(metrics), "--split", "val", "--threads", "1"]
+                "--out", str(metrics), "--split", "val", "--threads", "1", "--overwrite"]
     return train, evaluate
 
 

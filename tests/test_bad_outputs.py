@@ -251,3 +251,15 @@ def test_disk_full_while_writing_the_model(mounts, tiny_settings, phantom_data, 
                     "--out", small / "run", "--no-progress")
     _one_error_line(proc, "train", str(small / "run" / "model.pt"), "no space left on device")
     assert not (small / "run" / "model.pt").exists() and not _hidden(small)
+
+
+def test_evaluate_keeps_an_existing_metrics_file_unless_told(metrics_file, untrained_model,  # noqa: F811
+                                                             phantom_data, capsys):  # fmt: skip
+    """A finished result is not replaced by a second `advmim evaluate --out` to the same path."""
+    before = metrics_file.read_bytes()
+    fails(capsys, ["evaluate", "--model", untrained_model, "--data", phantom_data, "--out", metrics_file],
+          f"{metrics_file}: exists (a finished result); refusing to overwrite it (give --overwrite")
+    assert metrics_file.read_bytes() == before
+    assert main(["evaluate", "--model", str(untrained_model), "--data", str(phantom_data),
+                 "--out", str(metrics_file), "--overwrite"]) == 0
+    assert json.loads(metrics_file.read_text())["method"] == json.loads(before)["method"]
