@@ -91,9 +91,15 @@ def test_qualitative_runs_inference(phantom_data, tiny_settings, tmp_path):
     assert [p.suffix for p in out] == [".png", ".pdf"] and _not_blank(out[0])
 
 
+def two_labeled_counts(files) -> pd.DataFrame:
+    """The study at 2 labeled and again at 1 (the upper bound once: it has no labeled count)."""
+    df = collect(files)
+    return pd.concat([df, df[df["method"] != "full_unet"].assign(labeled=1)], ignore_index=True)
+
+
 def test_dice_figure_rows_in_table_order_distinct_and_legend_outside(tmp_path):
     files = study(tmp_path / "m", seeds=(0, 1))
-    fig = figures.dice_figure(collect(files), ["supervised_unet", "ctct", "advmim", "full_unet"])
+    fig = figures.dice_figure(two_labeled_counts(files), ["supervised_unet", "ctct", "advmim", "full_unet"])
     ax = fig.axes[0]
     legend = ax.get_legend()
     labels = [t.get_text() for t in legend.get_texts()]
@@ -139,3 +145,19 @@ def test_qualitative_is_a_grid(phantom_data, tiny_settings, tmp_path):
     out = figures.qualitative(vols, figures.read_runs([run] * 9), phantom_data, tmp_path / "q")
     height, width = mpimg.imread(out[0]).shape[:2]
     assert width < 2.2 * figures.QUALITATIVE_COLUMNS * 120 + 100 and height > width / 3  # 11 panels: 2 rows
+
+
+def test_one_labeled_count_draws_each_seed_per_row(tmp_path):
+    """With one labeled count (the embedded default) a Dice-vs-labeled line would be a point: the
+    figure shows each seed's Dice per row instead, rows in table order, both bounds as lines."""
+    files = study(tmp_path / "m", seeds=(0, 1, 2))
+    fig = figures.dice_figure(collect(files), ["supervised_unet", "ctct", "advmim", "full_unet"])
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["U-Net (labeled only)", "CTCT (C)", "CTCT (S)", "AdvMIM (C)", "AdvMIM (S)",
+                      "U-Net (all labels)"]
+    dots = [c for c in ax.collections if len(c.get_offsets())]
+    assert [len(c.get_offsets()) for c in dots] == [3] * 6  # one dot per seed
+    bound_lines = [line for line in ax.get_lines() if line.get_linestyle() in ("--", ":")]
+    assert sorted(line.get_linestyle() for line in bound_lines) == ["--", ":"]
+    assert _not_blank(figures.save_figure(fig, tmp_path / "seeds")[0])

@@ -149,6 +149,8 @@ def dice_figure(df: pd.DataFrame, order: list[str] | None = None):
 
     summary = summarise(df)
     order = order or list(dict.fromkeys(summary["method"]))
+    if summary["labeled"].nunique() == 1:  # one labeled count: a line per row would be one point
+        return seed_figure(df, summary, order)
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     i, handles = 0, []  # in drawing order (matplotlib would list lines before error bars)
     for method, variant, network in ordered_rows(summary, [m for m in order if m in set(summary["method"])]):
@@ -176,6 +178,38 @@ def dice_figure(df: pd.DataFrame, order: list[str] | None = None):
     ax.grid(alpha=0.3)
     ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     ax.set_title("Dice vs labeled data (error bars: std over seeds)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def seed_figure(df: pd.DataFrame, summary: pd.DataFrame, order: list[str]):
+    """One labeled count: a row per table row (table order, top to bottom), each seed's mean Dice
+    a dot, the mean over seeds a bar; the lower bound's mean a dashed line (the upper bound's a
+    dotted one) across all rows, so every row reads against both."""
+    from advmim.methods import method_card
+    from advmim.report.model import ordered_rows
+
+    rows = ordered_rows(summary, [m for m in order if m in set(summary["method"])])
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.4))
+    bounds_drawn = set()
+    for y, (method, variant, network) in enumerate(rows):
+        same_variant = df["variant"].isna() if variant is None else df["variant"] == variant
+        runs = df[(df["method"] == method) & (df["network"] == network) & same_variant & (df["class"] == "mean")]
+        dice = 100 * runs["dice"].to_numpy(dtype=float)
+        group = method_card(method).group
+        colour = {"lower": "black", "upper": "0.45"}.get(group, ROW_COLOURS[y % len(ROW_COLOURS)])
+        ax.scatter(dice, np.full(len(dice), y), s=28, color=colour, alpha=0.8, zorder=3)
+        ax.plot([dice.mean()] * 2, [y - 0.3, y + 0.3], color=colour, lw=2.5)
+        if group in ("lower", "upper") and group not in bounds_drawn:
+            bounds_drawn.add(group)
+            ax.axvline(dice.mean(), color=colour, lw=1, ls="--" if group == "lower" else ":")
+    ax.set_yticks(range(len(rows)), [row_label(m, n, v) for m, v, n in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("Dice (%), mean over classes")
+    ax.grid(alpha=0.3, axis="x")
+    labeled = int(summary["labeled"].iloc[0])
+    ax.set_title(f"{labeled} labeled: Dice per seed (dots) and mean over seeds (bar); "
+                 "lines: the first lower / upper bound's mean", fontsize=9)
     fig.tight_layout()
     return fig
 
