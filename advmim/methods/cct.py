@@ -20,6 +20,7 @@ from advmim.methods.catalog import (
     MethodCard,
 )
 from advmim.methods.parts import (
+    main_output_loss,
     ramped_weight,
     supervised_loss,
 )
@@ -66,5 +67,5 @@ class CCT(Method):
         w = ramped_weight(self, iteration)
         loss = sup + w * cons
         self.update(loss, ["C", "aux"])
-        return {"loss": loss.item(), "sup": sup.item(), "consistency": cons.item(),
-                "consistency_weight": w}
+        return {"loss": loss.item(), "sup": sup.item(), "sup_main": main_output_loss(main[:n], batch.yl),
+                "consistency": cons.item(), "consistency_weight": w}

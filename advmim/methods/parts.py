@@ -28,6 +28,13 @@ def supervised_loss(logits: list[torch.Tensor], target: torch.Tensor, scale: flo
     return scale * sum(ce_loss(x, target) + dice_loss(x, target) for x in logits) / len(logits)
 
 
+def main_output_loss(logits: torch.Tensor, target: torch.Tensor) -> float:
+    """For the log only: ``0.5 (CE + Dice)`` of one output, the labeled-only U-Net's supervised
+    loss, so that a method averaging over several outputs shows where its evaluated one is."""
+    with torch.no_grad():
+        return supervised_loss([logits.detach()], target, 0.5).item()
+
+
 class ConsistencyMethod(Method):
     """One U-Net ``C`` trained on ``sup_scale (CE + Dice) + ramped weight * unsupervised term``."""
 

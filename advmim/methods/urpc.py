@@ -20,6 +20,7 @@ from advmim.methods.catalog import (
     MethodCard,
 )
 from advmim.methods.parts import (
+    main_output_loss,
     ramped_weight,
     supervised_loss,
 )
@@ -91,5 +92,5 @@ class URPC(Method):
         w = ramped_weight(self, iteration)
         loss = sup + w * cons
         self.update(loss, ["C", "aux"])
-        return {"loss": loss.item(), "sup": sup.item(), "consistency": cons.item(),
-                "consistency_weight": w}
+        return {"loss": loss.item(), "sup": sup.item(), "sup_main": main_output_loss(outs[0][:n], batch.yl),
+                "consistency": cons.item(), "consistency_weight": w}
