@@ -70,6 +70,7 @@ def tiny_settings():
                             checkpoint_every=2, threads=1, device="cpu")
     base["models"] = copy.deepcopy(TINY_MODELS)
     base["method_params"] = {"advmim": {"mask_block": 56}}  # 8 px at 32 px
+    base["labeled_draws"] = "fixed"  # tests alter labeled/<N>.list's slices; per_seed: test_labeled_draws
 
     def make(method: str, labeled: int = 1, seed: int = 0, **training) -> dict:
         settings = run_settings(base, method, labeled, seed)

@@ -1,5 +1,6 @@
-"""labeled_draws: per_seed draws the labeled patients per training seed (recorded with the run);
-fixed (the default) keeps the dataset's labeled/<N>.list."""
+"""labeled_draws: per_seed (the embedded default) draws the labeled patients per training seed
+(recorded with the run); fixed (the schema default, and ACDC's SSL4MIS lists) keeps the dataset's
+labeled/<N>.list."""
 
 from __future__ import annotations
 
@@ -20,12 +21,15 @@ def _patients(slices):
     return list(dict.fromkeys(slice_patient(s) for s in slices))
 
 
-def test_default_keeps_the_fixed_lists():
-    for name in ("config.yaml", "acdc.yaml"):
-        config = yaml.safe_load((ROOT / "config" / name).read_text())
-        if name == "acdc.yaml":
-            config = {**yaml.safe_load((ROOT / "config" / "config.yaml").read_text()), **config}
-        assert "labeled_draw_seed" not in run_settings(config, "mean_teacher", 3, 1337)
+def test_acdc_keeps_ssl4mis_lists_and_the_embedded_default_draws_per_seed():
+    from advmim.schema import schema_default
+
+    assert schema_default("labeled_draws") == "fixed"
+    base = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    assert run_settings(base, "mean_teacher", 1, 1337)["labeled_draw_seed"] == 1337
+    for name in ("acdc.yaml", "acdc_cpu.yaml", "promise12.yaml", "synapse.yaml"):
+        config = {**base, **yaml.safe_load((ROOT / "config" / name).read_text())}
+        assert "labeled_draw_seed" not in run_settings(config, "mean_teacher", 3, 1337), name
 
 
 def test_per_seed_draw_is_deterministic_differs_across_seeds_and_is_recorded(

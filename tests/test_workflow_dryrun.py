@@ -200,7 +200,7 @@ def test_mim_pretraining_runs_once_before_every_swin_unet_run(workdir):
     runs do not; a changed input size is another pretraining."""
     overlay = workdir / "mim.yaml"
     overlay.write_text(yaml.safe_dump({
-        "seeds": [1, 2], "methods": ["supervised_unet", "ctct", "advmim"],
+        "seeds": [1, 2], "labeled": [1, 2], "methods": ["supervised_unet", "ctct", "advmim"],
         "models": {"swin_unet": {"pretrained": "mim"}},
     }))
     rc, jobs, log = plan(workdir, str(overlay))
