@@ -60,15 +60,15 @@ def result_lines(results: dict, runs: list[str], seeds: list[int], reference: st
         rules = sorted({rule for (r, _, rule) in results if r == run}, key=("last", "best_val").index)
         for rule in rules:
             for net in results[(run, seeds[0], rule)]:
-                values = [100 * results[(run, s, rule)][net] for s in seeds]
+                values = [results[(run, s, rule)][net] for s in seeds]  # fractions; mean_sd gives %
                 mean, sd = mean_sd(values)
                 ref = reference or next((r for r in runs if net in results.get((r, seeds[0], rule), {})), run)
                 diff = "-"
                 if ref != run and net in results.get((ref, seeds[0], rule), {}):
-                    deltas = [v - 100 * results[(ref, s, rule)][net] for s, v in zip(seeds, values, strict=True)]
+                    deltas = [v - results[(ref, s, rule)][net] for s, v in zip(seeds, values, strict=True)]
                     d_mean, d_sd = mean_sd(deltas)
                     diff = f"{d_mean:+.2f} ± {d_sd:.2f} (vs {ref})"
-                per_seed = " / ".join(f"{v:.1f}" for v in values)
+                per_seed = " / ".join(f"{100 * v:.1f}" for v in values)
                 lines.append(f"| {run} | {rule} | {net} | {mean:.2f} ± {sd:.2f} | {per_seed} | {diff} |")
     return lines
 

@@ -26,6 +26,9 @@ def test_variants_table_settings_and_resume(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [line for line in out.read_text().splitlines() if line.startswith("| abl-mt_off ")]
     assert len(rows) == 1 and "(vs mean_teacher)" in rows[0], out.read_text()
+    mean = float(rows[0].split("|")[4].split("±")[0])
+    per_seed = [float(v) for v in rows[0].split("|")[5].split("/")]
+    assert 0 <= mean <= 100 and abs(mean - sum(per_seed) / 2) < 0.06  # percent, as the seeds
     runs = sorted(work.glob("runs/abl-mt_off/L2/seed*"))
     runs = [r for r in runs if r.is_dir()]
     assert len(runs) == 2
