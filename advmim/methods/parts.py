@@ -32,7 +32,7 @@ def main_output_loss(logits: torch.Tensor, target: torch.Tensor) -> float:
     """For the log only: ``0.5 (CE + Dice)`` of one output, the labeled-only U-Net's supervised
     loss, so that a method averaging over several outputs shows where its evaluated one is."""
     with torch.no_grad():
-        return supervised_loss([logits.detach()], target, 0.5).item()
+        return supervised_loss([logits], target, 0.5).item()
 
 
 class ConsistencyMethod(Method):

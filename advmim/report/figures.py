@@ -128,10 +128,14 @@ def training_curves(runs: list[dict], out_dir: str | Path) -> list[Path]:
     return written
 
 
+def _row_mask(frame: pd.DataFrame, method: str, variant: str | None, network: str) -> pd.Series:
+    """Rows of ``frame`` (a summary or the per-run frame) that belong to one table row."""
+    same_variant = frame["variant"].isna() if variant is None else frame["variant"] == variant
+    return (frame["method"] == method) & (frame["network"] == network) & same_variant
+
+
 def _row_frame(summary: pd.DataFrame, method: str, variant: str | None, network: str) -> pd.DataFrame:
-    same_variant = summary["variant"].isna() if variant is None else summary["variant"] == variant
-    keep = (summary["method"] == method) & (summary["network"] == network) & same_variant
-    return summary[keep].sort_values("labeled")
+    return summary[_row_mask(summary, method, variant, network)].sort_values("labeled")
 
 
 def dice_vs_labeled(df: pd.DataFrame, out_base: str | Path, order: list[str] | None = None) -> list[Path]:
@@ -193,8 +197,7 @@ def seed_figure(df: pd.DataFrame, summary: pd.DataFrame, order: list[str]):
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.4))
     bounds_drawn = set()
     for y, (method, variant, network) in enumerate(rows):
-        same_variant = df["variant"].isna() if variant is None else df["variant"] == variant
-        runs = df[(df["method"] == method) & (df["network"] == network) & same_variant & (df["class"] == "mean")]
+        runs = df[_row_mask(df, method, variant, network) & (df["class"] == "mean")]
         dice = 100 * runs["dice"].to_numpy(dtype=float)
         group = method_card(method).group
         colour = {"lower": "black", "upper": "0.45"}.get(group, ROW_COLOURS[y % len(ROW_COLOURS)])
