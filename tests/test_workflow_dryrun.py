@@ -139,7 +139,7 @@ def test_acdc_cpu_config_is_complete_and_plans_the_table_from_the_public_copy(wo
     rc, jobs, log = plan(workdir, "config/acdc_cpu.yaml", preprocessed_dir=str(tmp_path / "ACDC"))
     assert rc == 0, log
     assert "raw_data" not in jobs and "convert" not in jobs and "download_weights" not in jobs
-    assert len(jobs["prepare_ssl4mis"]) == 1 and len(jobs["train"]) == 2 * len(config["methods"]) - 1
+    assert len(jobs["prepare_ssl4mis"]) == 1 and len(jobs["train"]) == len(config["seeds"]) * (2 * len(config["methods"]) - 1)
     settings = settings_of(workdir, "config/acdc_cpu.yaml", next(r for r in jobs["train"] if "/advmim/L7/" in r["output"]))
     assert '"img_size": 64' in settings and '"pretrained": "' not in settings  # from scratch
     assert all("--split test" in r["shell"] for r in jobs["evaluate"])

@@ -16,8 +16,12 @@ SUFFIXES = (".md", ".csv", ".tex", ".html")
 
 def add_arguments(parser):
     src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument("--configfile", type=Path, metavar="FILE", help="workflow config (YAML)")
-    src.add_argument("--config", type=Path, dest="configfile", help=argparse.SUPPRESS)  # old name
+    src.add_argument("--configfile", nargs="+", type=Path, metavar="FILE",
+                     help="workflow config(s) (YAML), merged in order over --base as Snakemake does")
+    src.add_argument("--config", nargs="+", type=Path, dest="configfile", help=argparse.SUPPRESS)  # old name
+    parser.add_argument("--base", type=Path, default=None,
+                        help="with --configfile: the config the files are merged over (default: "
+                        "the embedded config/config.yaml)")
     src.add_argument("--config-json", help=argparse.SUPPRESS)  # the workflow's merged config
     parser.add_argument("--metrics", required=True, nargs="+", type=Path, help="metrics JSON files")
     parser.add_argument("--out", required=True, type=Path,
@@ -35,7 +39,7 @@ def add_arguments(parser):
 def run(args) -> int:
     import json
 
-    from advmim.config import load_config, validate_config
+    from advmim.config import validate_config
     from advmim.io import check_outputs
     from advmim.report.collect import broadcast_all_labels, run_frame, volume_frame, volume_means
     from advmim.report.references import load_references
@@ -44,9 +48,11 @@ def run(args) -> int:
 
     outputs = [args.out.with_suffix(s) for s in SUFFIXES]
     check_outputs(files=[args.out, *outputs, args.stats_out],
-                  inputs=[args.configfile, *args.metrics, args.references])
+                  inputs=[*(args.configfile or []), *args.metrics, args.references])
     if args.configfile is not None:
-        config = load_config(args.configfile)
+        from advmim.runs import load_configs
+
+        config = load_configs(args.configfile, args.base)
     else:
         config = validate_config(json.loads(args.config_json), source="--config-json")
     expect = {"dataset": config["dataset"]["name"], "mode": config["evaluation"]["mode"],
