@@ -126,3 +126,28 @@ def test_bad_horizon_fraction_is_named(value, problem):
     assert len(problems) == 1 and problems[0].startswith("ema_horizon_fraction:")
     assert problem in problems[0]
     assert method_card("mean_teacher").param_problems({"ema_horizon_fraction": 0.1}) == []
+
+
+@pytest.mark.parametrize("name", ["cct", "urpc"])
+def test_sup_scale_sums_the_four_outputs_instead_of_averaging(name, phantom_data, tiny_settings):
+    """Published (0.5): ``(4 CE + 4 Dice) / 8``; 2.0: four times that, the same gradient on the
+    main output as the labeled-only U-Net's ``0.5 (CE + Dice)`` (docs/methods.md)."""
+    assert method_card(name).default_params["sup_scale"] == 0.5
+    logged = {}
+    for scale in (0.5, 2.0):
+        settings = tiny_settings(name)
+        settings["method_params"].update(sup_scale=scale, consistency=0.0)
+        torch.manual_seed(0)
+        m = get_method(name)(settings, CPU)
+        logged[scale] = m.train_step(fixed_batch(settings, phantom_data), 0)
+    assert logged[2.0]["sup"] == pytest.approx(4 * logged[0.5]["sup"], rel=1e-5)
+    assert logged[2.0]["sup_main"] == pytest.approx(logged[0.5]["sup_main"], rel=1e-5)
+
+
+def test_sup_scale_is_a_cpu_scale_switch_of_acdc_cpu_only():
+    from tests.workflow_utils import shipped_config
+
+    cpu, paper = shipped_config("acdc_cpu.yaml"), shipped_config("acdc.yaml")
+    for name in ("cct", "urpc"):
+        assert cpu["method_params"][name]["sup_scale"] == 2.0
+        assert paper.get("method_params", {}).get(name, {}).get("sup_scale", 0.5) == 0.5
