@@ -84,3 +84,10 @@ def test_closed_stdout_is_no_traceback(tmp_path):
     os.close(write)
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
     assert proc.returncode == 141
+
+
+def test_table_base_only_with_configfile(tmp_path, capsys):
+    rc = main(["table", "--config-json", "{}", "--base", "config/config.yaml", "--metrics", "m.json",
+               "--out", str(tmp_path / "t.md")])
+    assert rc == 2 and "--base: only with --configfile" in capsys.readouterr().err
+    assert not (tmp_path / "t.md").exists()

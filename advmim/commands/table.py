@@ -46,6 +46,10 @@ def run(args) -> int:
     from advmim.report.table import render_tables, write_all
     from advmim.report.validate import load_metrics
 
+    if args.base is not None and args.configfile is None:
+        from advmim.errors import ConfigError
+
+        raise ConfigError("--base: only with --configfile")
     outputs = [args.out.with_suffix(s) for s in SUFFIXES]
     check_outputs(files=[args.out, *outputs, args.stats_out],
                   inputs=[*(args.configfile or []), *args.metrics, args.references])
