@@ -91,3 +91,9 @@ def test_table_base_only_with_configfile(tmp_path, capsys):
                "--out", str(tmp_path / "t.md")])
     assert rc == 2 and "--base: only with --configfile" in capsys.readouterr().err
     assert not (tmp_path / "t.md").exists()
+
+
+def test_figures_curves_need_runs(tmp_path, capsys):
+    rc = main(["figures", "--metrics", "m.json", "--kind", "dice", "curves", "--out", str(tmp_path / "f")])
+    assert rc == 2 and "--runs is needed for the curves figure(s)" in capsys.readouterr().err
+    assert not (tmp_path / "f").exists()

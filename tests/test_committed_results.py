@@ -49,3 +49,14 @@ def test_docs_table_is_the_one_the_committed_metrics_rebuild(tmp_path):
     documented = set(table_rows((ROOT / "docs" / "results.md").read_text()))
     missing = [row for row in rows if row not in documented]
     assert not missing, "docs/results.md lacks rows the committed metrics give:\n" + "\n".join(missing)
+
+
+def test_dice_figure_from_the_committed_metrics_without_runs(tmp_path):
+    """The figure of docs/results.md needs the metrics only (no run folders, no training)."""
+    order = ["supervised_unet", "supervised_swin", "mean_teacher", "uamt", "entropy_min", "ict", "cct",
+             "cps", "urpc", "dct", "ctct", "advmim", "full_unet"]
+    rc = main(["figures", "--metrics", *map(str, committed_metrics()), "--kind", "dice",
+               "--order", *order, "--out", str(tmp_path / "fig")])
+    assert rc == 0
+    png = tmp_path / "fig" / "dice_vs_labeled.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000

@@ -13,8 +13,9 @@ KINDS = ("curves", "dice", "qualitative")
 
 def add_arguments(parser):
     parser.add_argument("--metrics", required=True, nargs="+", type=Path, help="metrics JSON files")
-    parser.add_argument("--runs", required=True, nargs="+", type=Path,
-                        help="run folders (or their model.pt) with config.json and train_log.csv")
+    parser.add_argument("--runs", nargs="+", type=Path, default=[],
+                        help="run folders (or their model.pt) with config.json and train_log.csv "
+                             "(for curves and qualitative; dice needs only --metrics)")
     parser.add_argument("--data", type=Path, help="preprocessed data folder (for qualitative)")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--kind", nargs="+", choices=KINDS, default=list(KINDS), help="figures to draw")
@@ -31,6 +32,9 @@ def run(args) -> int:
 
     if "qualitative" in args.kind and args.data is None:
         raise ConfigError("--data is needed for the qualitative figure")
+    needs_runs = [k for k in args.kind if k in ("curves", "qualitative")]
+    if needs_runs and not args.runs:
+        raise ConfigError(f"--runs is needed for the {' and '.join(needs_runs)} figure(s)")
     check_outputs(folders=[args.out], inputs=[*args.metrics, *args.runs, args.data])
     runs = figures.read_runs(args.runs)
     written = []
