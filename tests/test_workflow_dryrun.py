@@ -7,6 +7,7 @@ nothing is written into the repository. Every run imports torch (~6 s CPU): keep
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -131,6 +132,22 @@ def test_acdc_from_an_ssl4mis_folder_prepares_instead_of_converting(workdir, tmp
     (prepare,) = jobs["prepare_ssl4mis"]
     assert f"prepare-ssl4mis {tmp_path / 'ACDC'} --out" in prepare["shell"]
     assert "--labeled 3 7" in prepare["shell"]
+
+
+def test_a_newer_read_only_copy_does_not_retrain_finished_runs(workdir, tmp_path):
+    """The shared ACDC copy gets a new mtime when it is unpacked or mounted again (same files):
+    the prepared folder (and so every run trained on it) stays up to date."""
+    src = tmp_path / "ACDC"
+    (src / "data").mkdir(parents=True)
+    prepared = workdir / "res" / "data" / "acdc"
+    prepared.mkdir(parents=True, exist_ok=True)
+    os.utime(prepared, (1_000_000_000, 1_000_000_000))  # 2001: older than the copy
+    try:
+        rc, jobs, log = plan(workdir, "config/acdc_cpu.yaml", str(prepared), preprocessed_dir=str(src))
+    finally:
+        shutil.rmtree(prepared)
+    assert rc == 0, log
+    assert "prepare_ssl4mis" not in jobs, log
 
 
 def test_acdc_cpu_config_is_complete_and_plans_the_table_from_the_public_copy(workdir, tmp_path):

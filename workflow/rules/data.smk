@@ -49,7 +49,10 @@ if PREPROCESSED_DIR:
     # the user's folder itself is not modified.
     rule prepare_ssl4mis:
         input:
-            src=PREPROCESSED_DIR,
+            # ancient: a read-only copy whose modification time changes when it is unpacked or
+            # mounted again (same files) must not retrain every finished run; after replacing the
+            # data, rerun with --forcerun prepare_ssl4mis (README.md, "Resuming").
+            src=ancient(PREPROCESSED_DIR),
         output:
             directory(f"{R}/data/{{dataset}}"),
         params:
